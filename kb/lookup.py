@@ -1,0 +1,129 @@
+"""Finding entries by what a learner types: ids, titles, aliases in any case, small typos forgiven."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from kb.errors import UnknownTopicError
+from kb.model import Topic
+from kb.names import compact, normalize
+
+# Fuzzy thresholds (rapidfuzz ratio, 0-100), chosen on typo'd names such as "logistc regresion" (94),
+# "nueral netwrks" (89) against near-misses between real names ("regression" vs "regularisation": 67).
+RESOLVE_MIN = 85  # a typed reference resolves to its best fuzzy match at or above this
+MENTION_MIN = 88  # a word run in a question counts as naming a concept at or above this
+MENTION_FUZZY_MIN_CHARS = 6  # shorter runs match exactly or not at all ("svm" must not fuzz into "sql")
+MAX_NAME_WORDS = 7
+SUGGESTIONS = 5
+# Words too common to stand for a topic when a question happens to contain them on their own.
+_STOP = frozenset("a an and are as at be by do for from how i in is it me my of on or the to what when why with you".split())
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A concept named in a text: the words that named it (token span) and how well they matched (100 = exact)."""
+
+    id: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class NameIndex:
+    """Every entry's names, for resolving references and spotting concepts named in a question."""
+
+    def __init__(self, entries: Sequence[Topic]) -> None:
+        self._titles = {t.id: t.title for t in entries}
+        self._kinds = {t.id: t.kind for t in entries}
+        self._concept_names: dict[str, str] = {}  # compact name -> concept id
+        self._all_names: dict[str, str] = {}  # compact name -> id, any kind
+        choices: list[tuple[str, str]] = []  # (normalised name, id)
+        for t in entries:
+            names = (*t.names, t.id) if t.kind == "concept" else (t.title, t.id)
+            for name in names:
+                key = compact(name)
+                if not key:
+                    continue
+                self._all_names.setdefault(key, t.id)
+                if t.kind == "concept":
+                    self._concept_names.setdefault(key, t.id)
+                    choices.append((normalize(name), t.id))
+        self._choices = [c for c, _ in choices]
+        self._owners = [i for _, i in choices]
+        self._compact_keys = list(self._concept_names)
+
+    def title(self, topic_id: str) -> str:
+        return self._titles[topic_id]
+
+    def resolve(self, ref: str) -> str:
+        """The id `ref` names: an id, title or alias in any case, or a small typo of one.
+
+        Raises
+        ------
+        UnknownTopicError
+            Nothing matches closely enough, or two topics match equally well; carries suggestions.
+        """
+        if ref in self._titles:
+            return ref
+        key = compact(ref)
+        if key in self._all_names:
+            return self._all_names[key]
+        if len(key) >= 4:
+            hits = process.extract(normalize(ref), self._choices, scorer=fuzz.ratio, limit=8)
+            best: dict[str, float] = {}
+            for _, score, i in hits:
+                best.setdefault(self._owners[i], score)
+            ranked = sorted(best.items(), key=lambda kv: -kv[1])
+            if ranked and ranked[0][1] >= RESOLVE_MIN and (len(ranked) == 1 or ranked[1][1] < ranked[0][1] - 2):
+                return ranked[0][0]
+        raise UnknownTopicError(ref, self.suggest(ref))
+
+    def suggest(self, ref: str, limit: int = SUGGESTIONS) -> list[str]:
+        """Titles of the concepts whose names are closest to `ref`, best first."""
+        text = normalize(ref)
+        if not text:
+            return []
+        out: list[str] = []
+        for _, score, i in process.extract(text, self._choices, scorer=fuzz.WRatio, limit=limit * 6):
+            title = self._titles[self._owners[i]]
+            if score >= 50 and title not in out:
+                out.append(title)
+            if len(out) == limit:
+                break
+        return out
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Concepts named in `text`, longest names first, no two sharing a word; typos forgiven on longer words.
+
+        >>> t = Topic("cross-validation", "concept", "Cross-validation", "x" * 40, aliases=("k-fold",))
+        >>> [m.id for m in NameIndex([t]).mentions("wht is crossvalidation")]
+        ['cross-validation']
+        """
+        tokens = normalize(text).split()
+        taken = [False] * len(tokens)
+        found: list[Mention] = []
+        for fuzzy in (False, True):
+            for n in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
+                for i in range(len(tokens) - n + 1):
+                    if any(taken[i : i + n]):
+                        continue
+                    words = tokens[i : i + n]
+                    if n == 1 and words[0] in _STOP:
+                        continue
+                    key = "".join(words)
+                    if not fuzzy:
+                        hit, score = self._concept_names.get(key), 100.0
+                    elif len(key) >= MENTION_FUZZY_MIN_CHARS and n <= 3:
+                        match = process.extractOne(key, self._compact_keys, scorer=fuzz.ratio, score_cutoff=MENTION_MIN)
+                        hit, score = (self._concept_names[match[0]], match[1]) if match else (None, 0.0)
+                    else:
+                        hit = None
+                    if hit is not None:
+                        found.append(Mention(hit, " ".join(words), i, i + n, score))
+                        taken[i : i + n] = [True] * n
+        found.sort(key=lambda m: m.start)
+        return found
