@@ -19,7 +19,9 @@ MENTION_FUZZY_MIN_CHARS = 6  # shorter runs match exactly or not at all ("svm" m
 MAX_NAME_WORDS = 7
 SUGGESTIONS = 5
 # Words too common to stand for a topic when a question happens to contain them on their own.
-_STOP = frozenset("a an and are as at be by do for from how i in is it me my of on or the to what when why with you".split())
+_STOP = frozenset(
+    """a an and are as at be by do for from how i in is it me my of on or the to what when why with you""".split()
+)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,11 @@ def concept(id_: str, **extra: object) -> str:
 
 
 BROKEN = {
-    "missing field": ("concepts:\n  - id: a\n    title: A\n    category: classical ML\n", "a", "missing field 'summary'"),
+    "missing field": (
+        "concepts:\n  - id: a\n    title: A\n    category: classical ML\n",
+        "a",
+        "missing field 'summary'",
+    ),
     "duplicate id": (f"concepts:\n{concept('a')}\n{concept('a')}\n", "a", "duplicate id"),
     "duplicate alias": (
         f"concepts:\n{concept('a', aliases='[shared name]')}\n{concept('b', aliases='[Shared-Name]')}\n",
@@ -35,7 +39,11 @@ BROKEN = {
         "'about' names unknown id 'nope'",
     ),
     "self-loop": (f"concepts:\n{concept('a', prerequisites='[a]')}\n", "a", "lists itself in 'prerequisites'"),
-    "empty passage": ("concepts:\n  - id: a\n    title: A\n    category: classical ML\n    summary: ''\n", "a", "empty"),
+    "empty passage": (
+        "concepts:\n  - id: a\n    title: A\n    category: classical ML\n    summary: ''\n",
+        "a",
+        "empty",
+    ),
     "placeholder passage": (
         "concepts:\n  - id: a\n    title: A\n    category: classical ML\n    summary: TODO write this summary later on please\n",
         "a",

@@ -1,0 +1,72 @@
+"""The web app, one process: the Gradio chat at `/`, the REST API at `/api`, the widget at `/widget.js`, and (with
+`ROADMAP_QA_MCP=true` or `roadmap-qa serve --mcp`) MCP tools at `/gradio_api/mcp/`.
+
+Importing this module builds the app without starting it (tests use `create_app`); `python app.py` serves it.
+Answering logic lives in `qa/`; this file only wires the pieces together.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gradio as gr
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+
+import qa
+from qa import Assistant, Settings
+from qa.api import create_api
+from qa.chat import CSS, build_chat
+
+WIDGET = Path(qa.__file__).resolve().parent / "static" / "widget.js"
+
+
+def create_app(bot: Assistant, settings: Settings) -> FastAPI:
+    app = FastAPI(title="roadmap-qa", docs_url=None, redoc_url=None, openapi_url=None)
+    origins = settings.origins or ["*"]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type"],
+    )
+    ancestors = "*" if "*" in origins else " ".join(["'self'", *origins])
+
+    @app.middleware("http")
+    async def embedding_policy(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", f"frame-ancestors {ancestors}")
+        return response
+
+    app.mount("/api", create_api(bot))
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget() -> FileResponse:
+        return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    demo = build_chat(bot)
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    return gr.mount_gradio_app(app, demo, path="/", mcp_server=settings.mcp, css=CSS, footer_links=["api"])
+
+
+def serve(host: str | None = None, port: int | None = None, mcp: bool | None = None) -> None:
+    """Load everything (building the index if needed), then serve until interrupted."""
+    import uvicorn
+
+    settings = Settings.from_env(host=host, port=port, mcp=mcp)
+    started = time.perf_counter()
+    bot = Assistant.load(settings=settings)
+    print(
+        f"roadmap-qa: {len(bot.kb)} kb entries, index {bot.index_status}, ready in {time.perf_counter() - started:.1f}s"
+    )
+    print(
+        f"roadmap-qa: chat http://{settings.host}:{settings.port}/  API /api/docs  widget /widget.js"
+        + ("  MCP /gradio_api/mcp/" if settings.mcp else "")
+    )
+    uvicorn.run(create_app(bot, settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    serve()

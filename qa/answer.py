@@ -1,0 +1,128 @@
+"""Composing the answer a learner reads: the direct answer from the best passage first, then what to learn before
+and after it from the graph, then the sources it rests on. Markdown, as the chat shows it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb import Topic
+from qa.retrieve import Passage
+
+KIND_LABEL = {"concept": "concept", "faq": "FAQ", "misconception": "misconception"}
+MAX_LISTED = 8  # longer lists are cut, with a count of what was left out
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `Assistant.ask` returns; `to_dict()` is the wire shape of the contract."""
+
+    question: str
+    intent: str
+    confident: bool
+    answer: str
+    topic: dict[str, str] | None
+    passages: list[Passage] = field(default_factory=list)
+    prerequisites: list[dict[str, str]] = field(default_factory=list)
+    next_topics: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "intent": self.intent,
+            "confident": self.confident,
+            "answer": self.answer,
+            "topic": self.topic,
+            "passages": [p.to_dict() for p in self.passages],
+            "prerequisites": list(self.prerequisites),
+            "next_topics": list(self.next_topics),
+        }
+
+
+def first_sentence(text: str) -> str:
+    m = re.match(r"(.+?[.!?])(\s|$)", " ".join(text.split()))
+    return m.group(1) if m else text
+
+
+def _numbered(topics: Sequence[Topic], with_gist: bool = False) -> str:
+    lines = []
+    for i, t in enumerate(topics[:MAX_LISTED], 1):
+        lines.append(f"{i}. **{t.title}**" + (f": {first_sentence(t.summary)}" if with_gist else ""))
+    if len(topics) > MAX_LISTED:
+        lines.append(f"{len(topics) - MAX_LISTED} more after these.")
+    return "\n".join(lines)
+
+
+def _inline(topics: Sequence[Topic]) -> str:
+    shown = ", ".join(t.title for t in topics[:MAX_LISTED])
+    return shown + (f" (+{len(topics) - MAX_LISTED} more)" if len(topics) > MAX_LISTED else "")
+
+
+def _sources(passages: Sequence[Passage]) -> str:
+    return "*Sources:* " + "; ".join(f"{p.title} ({KIND_LABEL[p.kind]})" for p in passages)
+
+
+def _body(entry: Topic) -> str:
+    if entry.kind == "faq":
+        return f"**{entry.title}**\n\n{entry.summary}"
+    if entry.kind == "misconception":
+        return f'**Not quite: "{entry.title}" is a common misconception.**\n\n{entry.summary}'
+    return f"**{entry.title}**: {entry.summary}"
+
+
+def compose(
+    intent: str,
+    lead: Topic | None,
+    topic: Topic | None,
+    prerequisites: Sequence[Topic],
+    next_topics: Sequence[Topic],
+    sources: Sequence[Passage],
+    known: Sequence[Topic] = (),
+    transitive_count: int = 0,
+) -> str:
+    """The Markdown answer for a confident question."""
+    parts: list[str] = []
+    if intent == "prerequisites" and topic is not None:
+        if prerequisites:
+            parts.append(f"**Before {topic.title}, learn:**\n\n{_numbered(prerequisites, with_gist=True)}")
+            if transitive_count > len(prerequisites):
+                parts.append(
+                    f"Counting what those stand on, the full path to {topic.title} has {transitive_count} topics: "
+                    f"ask for the learning path to {topic.title} to see them in order."
+                )
+        else:
+            parts.append(f"**{topic.title}** is a starting point: it needs nothing else from the roadmap first.")
+        parts.append(f"*{topic.title}:* {first_sentence(topic.summary)}")
+    elif intent == "next_topics" and topic is not None:
+        if next_topics:
+            parts.append(f"**After {topic.title}, learn next:**\n\n{_numbered(next_topics, with_gist=True)}")
+        else:
+            parts.append(f"**{topic.title}** is as far as this roadmap goes on that branch.")
+    elif intent == "learning_path" and topic is not None:
+        skip = f" (skipping what you know: {_inline(known)})" if known else ""
+        path = [*prerequisites, topic]
+        if prerequisites or topic not in known:
+            parts.append(f"**Your path to {topic.title}**{skip}, each step after what it needs:\n\n{_numbered(path)}")
+        else:
+            parts.append(f"You already know **{topic.title}**.")
+    elif lead is not None:
+        parts.append(_body(lead))
+    if intent not in ("prerequisites", "learning_path") and prerequisites:
+        parts.append(f"**Learn first:** {_inline(prerequisites)}")
+    if intent != "next_topics" and next_topics:
+        parts.append(f"**Learn next:** {_inline(next_topics)}")
+    if sources:
+        parts.append(_sources(sources))
+    return "\n\n".join(parts)
+
+
+def out_of_scope(suggestions: Sequence[Topic]) -> str:
+    """The honest reply when the kb holds nothing that answers the question."""
+    return (
+        "I couldn't find that in the ML-engineer roadmap, so I won't guess. I can explain roadmap topics, say what "
+        "to learn before or after one, and plan a learning path. For example, ask about "
+        + ", ".join(f"**{t.title}**" for t in suggestions)
+        + "."
+    )

@@ -1,0 +1,269 @@
+"""The `Assistant` facade: the one object the CLI, the HTTP API and the chat talk to."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import kb as kbase
+from kb import KnowledgeBase, Mention, NameIndex, Topic, UnknownTopicError
+from qa.answer import Answer, compose, out_of_scope
+from qa.errors import BadQuestionError
+from qa.intent import GRAPH_INTENTS, Parsed, parse, pick_target
+from qa.retrieve import Passage, Ranking, Retriever
+from qa.settings import RetrieverName, Settings, check_retriever
+
+# The top fused score below which the kb is taken to hold no answer, per retriever. Chosen on in-scope questions
+# (dev set + tests/questions.jsonl) against out-of-scope ones (tests/out_of_scope.txt); see bench/run.py.
+CONFIDENT_MIN: dict[str, float] = {"hybrid": 0.5, "dense": 0.45, "bm25": 0.3}
+# A misconception within this score of the best passage leads when the question states a belief.
+MISCONCEPTION_MARGIN = 0.12
+SOURCE_SHARE = 0.8  # passages scoring at least this share of the best one are cited as sources
+MAX_SOURCES = 3
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY = 20
+
+
+class Assistant:
+    """Answers questions about the ML-engineer roadmap and walks its prerequisite graph.
+
+    >>> bot = Assistant.load(lazy=True)
+    >>> [t.title for t in bot.prerequisites("random forests")]
+    ['Decision trees', 'Ensemble learning']
+    """
+
+    def __init__(self, kb: KnowledgeBase, settings: Settings) -> None:
+        self.kb = kb
+        self.settings = settings
+        self.mode: RetrieverName = check_retriever(settings.retriever)
+        self.names = NameIndex(kb.entries)
+        self.index_status = "not loaded"
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        kb_dir: str | Path | None = None,
+        index_dir: str | Path | None = None,
+        *,
+        retriever: str | None = None,
+        model: str | None = None,
+        settings: Settings | None = None,
+        lazy: bool = False,
+    ) -> Assistant:
+        """Load the kb and (unless `lazy`) the retriever, building or rebuilding the index when missing or stale.
+
+        Arguments override `settings`, which default to `Settings.from_env()`.
+        """
+        base = settings or Settings.from_env()
+        settings = Settings.from_env(
+            env={},
+            **{**base.__dict__, "kb_dir": kb_dir, "index_dir": index_dir, "retriever": retriever, "model": model},
+        )
+        bot = cls(kbase.load_kb(settings.kb_dir), settings)
+        if not lazy:
+            bot.warm()
+        return bot
+
+    # --- retrieval set-up ---
+    def warm(self, force: bool = False) -> str:
+        """Load the embedder, index and BM25 for this retriever (building the index if needed); returns what happened."""
+        with self._lock:
+            if self._retriever is not None and not force:
+                return self.index_status
+            from qa.lexical import Lexical
+
+            embedder = dense = None
+            if self.mode in ("hybrid", "dense") or force:
+                from qa.embed import Embedder
+                from qa.index import open_index
+
+                embedder = Embedder(self.settings.model, cache_dir=self.settings.index_dir)
+                dense, self.index_status = open_index(self.settings.index_dir, self.kb, embedder, force=force)
+            else:
+                self.index_status = "not needed (bm25)"
+            lexical = Lexical(list(self.kb.entries)) if self.mode in ("hybrid", "bm25") else None
+            self._retriever = Retriever(self.kb, self.mode, embedder, dense, lexical)
+            return self.index_status
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self.warm()
+        assert self._retriever is not None
+        return self._retriever
+
+    # --- the graph ---
+    def entries(self, kind: str | None = None) -> list[Topic]:
+        """Every kb entry, or those of one kind: "concept", "faq" or "misconception"."""
+        return self.kb.of_kind(kind)  # type: ignore[arg-type]
+
+    def topic(self, ref: str) -> Topic:
+        """The entry `ref` names: id, title or alias, any case, small typos forgiven. Raises `UnknownTopicError`."""
+        if not ref or not ref.strip():
+            raise UnknownTopicError(ref, reason="no topic given")
+        return self.kb[self.names.resolve(ref.strip())]
+
+    def concept(self, ref: str) -> Topic:
+        """Like `topic`, but only roadmap concepts; a FAQ or misconception ref suggests the concepts it is about."""
+        t = self.topic(ref)
+        if t.kind != "concept":
+            raise UnknownTopicError(
+                ref, [self.kb[a].title for a in t.about], reason=f"'{ref}' is a {t.kind} entry, not a roadmap concept"
+            )
+        return t
+
+    def _ids(self, refs: Iterable[str]) -> list[str]:
+        return [self.concept(r).id for r in refs if r and r.strip()]
+
+    def prerequisites(self, ref: str, transitive: bool = False) -> list[Topic]:
+        """What to learn before `ref`, earliest first: direct prerequisites, or all of them with `transitive`."""
+        return self._topics(kbase.prerequisites(self.kb.graph, self.concept(ref).id, transitive=transitive))
+
+    def next_topics(self, ref: str, known: Iterable[str] = ()) -> list[Topic]:
+        """What `ref` unlocks, most useful first, leaving out `known` topics."""
+        return self._topics(kbase.next_topics(self.kb.graph, self.concept(ref).id, known=self._ids(known)))
+
+    def learning_path(self, target: str, known: Iterable[str] = ()) -> list[Topic]:
+        """All still to learn for `target`, each after its prerequisites, ending with `target` (empty if known)."""
+        return self._topics(kbase.learning_path(self.kb.graph, self.concept(target).id, known=self._ids(known)))
+
+    def _topics(self, ids: Sequence[str]) -> list[Topic]:
+        return [self.kb[i] for i in ids]
+
+    # --- questions ---
+    def ask(self, question: str, history: Sequence[str] = (), known: Iterable[str] = ()) -> Answer:
+        """Answer `question`; `history` holds the conversation's earlier user messages, oldest first; `known` lists
+        topics the learner already knows (skipped in paths and suggestions)."""
+        question = _check_question(question)
+        history = _check_history(history)
+        retriever = self.retriever
+        parsed = parse(question, self.names)
+        known_ids = list(dict.fromkeys([*self._ids(known), *parsed.known]))
+        intent = parsed.graph_intent
+        target = pick_target(parsed.mentions, retriever.specificity, exclude=parsed.known if parsed.known else ())
+        mentions = list(parsed.mentions)
+        query = question
+        if target is None and history and (intent or parsed.refers_back):
+            target = self._topic_from_history(history)
+            if target is not None:
+                query = f"{question} ({self.kb[target].title})"
+                mentions.append(Mention(target, self.kb[target].title, -1, -1, 100.0))
+        ranking = retriever.search(query, mentions, k=self.settings.top_k)
+        confident = self._confident(ranking) or (intent in GRAPH_INTENTS and target is not None)
+        if not confident:
+            return self._out_of_scope(question, ranking.passages)
+        lead = self._lead(ranking, parsed)
+        if not (intent in GRAPH_INTENTS and target is not None):
+            intent = {"concept": "definition", "faq": "faq", "misconception": "misconception"}[lead.kind]
+            target = self._topic_of(lead, target)
+        topic = self.kb[target] if target else None
+        return self._compose(question, intent, lead, topic, known_ids, ranking)
+
+    def _confident(self, ranking: Ranking) -> bool:
+        return bool(ranking.passages) and ranking.passages[0].score >= CONFIDENT_MIN[self.mode]
+
+    def _lead(self, ranking: Ranking, parsed: Parsed) -> Topic:
+        """The passage the answer opens with: the best one, or a close misconception when the question states a belief."""
+        best = ranking.passages[0]
+        if parsed.states_belief and best.kind != "misconception":
+            for p in ranking.passages[1:3]:
+                if p.kind == "misconception" and p.score >= best.score - MISCONCEPTION_MARGIN:
+                    return self.kb[p.id]
+        return self.kb[best.id]
+
+    def _topic_of(self, lead: Topic, named: str | None) -> str:
+        """The concept an answer led by `lead` is about: the lead itself, or the concept it is about that the
+        question named, else its first."""
+        if lead.kind == "concept":
+            return lead.id
+        return named if named in lead.about else lead.about[0]
+
+    def _topic_from_history(self, history: Sequence[str]) -> str | None:
+        """The concept the conversation was last about: named in a recent message, or what that message retrieved."""
+        for message in reversed(history):
+            parsed = parse(message, self.names)
+            named = pick_target(parsed.mentions, self.retriever.specificity, exclude=parsed.known)
+            if named:
+                return named
+            ranking = self.retriever.search(message, parsed.mentions, k=1)
+            if self._confident(ranking):
+                return self._topic_of(self.kb[ranking.passages[0].id], None)
+        return None
+
+    def _compose(
+        self, question: str, intent: str, lead: Topic, topic: Topic | None, known: list[str], ranking: Ranking
+    ) -> Answer:
+        prereqs: list[Topic] = []
+        nexts: list[Topic] = []
+        transitive = 0
+        if topic is not None and topic.kind == "concept":
+            g = self.kb.graph
+            if intent == "learning_path":
+                prereqs = self._topics(kbase.learning_path(g, topic.id, known=known))[:-1]
+            else:
+                prereqs = [t for t in self._topics(kbase.prerequisites(g, topic.id)) if t.id not in known]
+                if intent == "prerequisites":
+                    transitive = len(kbase.learning_path(g, topic.id, known=known)) - 1
+            nexts = self._topics(kbase.next_topics(g, topic.id, known=known))
+        top = ranking.passages[0].score
+        sources = [p for p in ranking.passages if p.score >= SOURCE_SHARE * top][:MAX_SOURCES]
+        if lead.id not in {p.id for p in sources}:
+            sources = [p for p in ranking.passages if p.id == lead.id] + sources[: MAX_SOURCES - 1]
+        text = compose(
+            intent, lead, topic, prereqs, nexts, sources, [self.kb[k] for k in known], transitive_count=transitive
+        )
+        return Answer(
+            question=question,
+            intent=intent,
+            confident=True,
+            answer=text,
+            topic=topic.ref() if topic else None,
+            passages=ranking.passages,
+            prerequisites=[t.ref() for t in prereqs] if intent in ("prerequisites", "learning_path") else [],
+            next_topics=[t.ref() for t in nexts],
+        )
+
+    def _out_of_scope(self, question: str, passages: list[Passage]) -> Answer:
+        return Answer(
+            question=question,
+            intent="out_of_scope",
+            confident=False,
+            answer=out_of_scope(self.starting_points()),
+            topic=None,
+            passages=passages,
+        )
+
+    def starting_points(self, n: int = 4) -> list[Topic]:
+        """A few topics worth suggesting to anyone: per category, the concept that unlocks the most."""
+        pg = kbase.prerequisite_graph(self.kb.graph)
+        best: dict[str, tuple[int, Topic]] = {}
+        import networkx as nx
+
+        for t in self.kb.of_kind("concept"):
+            reach = len(nx.descendants(pg, t.id))
+            if t.category and (t.category not in best or reach > best[t.category][0]):
+                best[t.category] = (reach, t)
+        ranked = sorted(best.values(), key=lambda rt: -rt[0])
+        return [t for _, t in ranked[:n]]
+
+
+def _check_question(question: object) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise BadQuestionError("the question is empty: ask something about the ML-engineer roadmap")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestionError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
+    return question
+
+
+def _check_history(history: object) -> list[str]:
+    if history is None:
+        return []
+    if isinstance(history, str) or not isinstance(history, (list, tuple)):
+        raise BadQuestionError("history must be a list of earlier questions (strings), oldest first")
+    if not all(isinstance(h, str) for h in history):
+        raise BadQuestionError("history must be a list of earlier questions (strings), oldest first")
+    return [h for h in history if h.strip()][-MAX_HISTORY:]

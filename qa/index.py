@@ -1,0 +1,222 @@
+"""The dense index: one normalised embedding per kb passage in a FAISS inner-product index, plus a manifest.
+
+`index/manifest.json` records what the vectors were made from (kb content hash, model identity, dimension, count,
+per-passage text hashes, library versions). An index whose manifest disagrees with the kb or the model is stale and
+is rebuilt; each file is written to a temporary name and renamed into place, the manifest last, so a reader sees
+either the old index or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb import KnowledgeBase, Topic
+from qa.embed import Embedder
+from qa.errors import IndexStoreError
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+VECTORS = "passages.faiss"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def passage_text(t: Topic) -> str:
+    """What is embedded for an entry: its title (question, claim) and its body."""
+    return t.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+
+
+class DenseIndex:
+    """Exact inner-product search (`faiss.IndexFlatIP`) over a few hundred passages: no approximation needed."""
+
+    def __init__(self, ids: Sequence[str], vectors: np.ndarray, manifest: dict[str, Any]) -> None:
+        import faiss
+
+        if len(ids) != vectors.shape[0]:
+            raise IndexStoreError(f"index holds {vectors.shape[0]} vectors for {len(ids)} passages")
+        self.ids = list(ids)
+        self.manifest = manifest
+        self._index = faiss.IndexFlatIP(int(vectors.shape[1]))
+        self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self._index.d)
+
+    def vectors(self) -> np.ndarray:
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
+    def search(self, query: np.ndarray, k: int | None = None) -> list[Hit]:
+        """The `k` nearest passages to one query vector (all of them by default), best first."""
+        return self.batchsearch(query.reshape(1, -1), k)[0]
+
+    def batchsearch(self, queries: np.ndarray, k: int | None = None) -> list[list[Hit]]:
+        k = len(self.ids) if k is None else min(k, len(self.ids))
+        scores, idx = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return [
+            [Hit(self.ids[i], float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
+            for row_s, row_i in zip(scores, idx, strict=True)
+        ]
+
+    def all_scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query to every passage, in `ids` order."""
+        scores = np.empty(len(self.ids), dtype=np.float32)
+        for hit_score, i in zip(*(a[0] for a in self._index.search(query.reshape(1, -1), len(self.ids))), strict=True):
+            scores[i] = hit_score
+        return scores
+
+    # --- building, saving, loading ---
+    @classmethod
+    def build(cls, kb: KnowledgeBase, embedder: Embedder, previous: DenseIndex | None = None) -> DenseIndex:
+        """Embed every passage of `kb`, reusing `previous` vectors whose text and model are unchanged."""
+        texts = [passage_text(t) for t in kb.entries]
+        hashes = [text_hash(x) for x in texts]
+        vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+        todo = list(range(len(texts)))
+        reused = 0
+        if (
+            previous is not None
+            and previous.manifest.get("model") == embedder.model_id
+            and previous.dim == embedder.dim
+        ):
+            old = dict(zip(previous.manifest.get("text_hashes", []), previous.vectors(), strict=True))
+            todo = []
+            for i, h in enumerate(hashes):
+                if h in old:
+                    vectors[i] = old[h]
+                    reused += 1
+                else:
+                    todo.append(i)
+        started = time.perf_counter()
+        if todo:
+            vectors[todo] = embedder.encode([texts[i] for i in todo])
+        manifest = {
+            "format": FORMAT,
+            "kb_hash": kb.content_hash,
+            "model": embedder.model_id,
+            "encoder": embedder.backend,
+            "dim": embedder.dim,
+            "count": len(texts),
+            "ids": [t.id for t in kb.entries],
+            "text_hashes": hashes,
+            "embedded": len(todo),
+            "reused": reused,
+            "embed_seconds": round(time.perf_counter() - started, 3),
+            "versions": _versions(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        return cls(manifest["ids"], vectors, manifest)
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".faiss.tmp")
+        os.close(fd)
+        try:
+            faiss.write_index(self._index, tmp)
+            digest = _file_sha256(Path(tmp))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, folder / VECTORS)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        manifest = dict(self.manifest, vectors_sha256=digest)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".json.tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / MANIFEST)
+        object.__setattr__(self, "manifest", manifest)
+
+    @classmethod
+    def load(cls, folder: Path) -> DenseIndex:
+        """Read a saved index. Raises `IndexStoreError` when it is missing, unreadable or inconsistent."""
+        import faiss
+
+        mpath, vpath = folder / MANIFEST, folder / VECTORS
+        if not mpath.exists() or not vpath.exists():
+            raise IndexStoreError(f"{folder}: no index")
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            if manifest.get("format") != FORMAT:
+                raise IndexStoreError(f"{mpath}: index format {manifest.get('format')}, expected {FORMAT}")
+            if manifest.get("vectors_sha256") != _file_sha256(vpath):
+                raise IndexStoreError(f"{vpath}: does not match its manifest (interrupted write?)")
+            index = faiss.read_index(str(vpath))
+            vectors = index.reconstruct_n(0, index.ntotal)
+        except IndexStoreError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any parse failure means the same thing: rebuild
+            raise IndexStoreError(f"{folder}: unreadable index ({type(e).__name__}: {e})") from None
+        if vectors.shape != (manifest.get("count"), manifest.get("dim")):
+            raise IndexStoreError(f"{folder}: index shape {vectors.shape} disagrees with its manifest")
+        return cls(manifest["ids"], vectors, manifest)
+
+    def stale_reason(self, kb: KnowledgeBase, embedder: Embedder) -> str | None:
+        """Why this index no longer fits `kb` and `embedder`, or None when it does."""
+        if self.manifest.get("model") != embedder.model_id:
+            return f"built with model {self.manifest.get('model')}, now {embedder.model_id}"
+        if self.manifest.get("kb_hash") != kb.content_hash:
+            return "the knowledge base changed"
+        if self.ids != [t.id for t in kb.entries]:
+            return "the passages changed"
+        return None
+
+
+def open_index(folder: Path, kb: KnowledgeBase, embedder: Embedder, force: bool = False) -> tuple[DenseIndex, str]:
+    """The index for `kb` in `folder`: loaded when current, else (re)built and saved. Returns it and what happened."""
+    previous: DenseIndex | None = None
+    try:
+        previous = DenseIndex.load(folder)
+        reason = "forced rebuild" if force else previous.stale_reason(kb, embedder)
+        if reason is None:
+            return previous, "loaded"
+    except IndexStoreError as e:
+        reason = str(e)
+    index = DenseIndex.build(kb, embedder, previous)
+    try:
+        index.save(folder)
+    except OSError as e:
+        raise IndexStoreError(f"{folder}: cannot write the index ({e.strerror})") from None
+    return index, f"built ({reason})"
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for pkg in ("faiss-cpu", "numpy", "sentence-transformers", "onnxruntime", "torch"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)  # metadata only: importing torch here would cost seconds
+    return out

@@ -1,0 +1,95 @@
+"""What a question asks for (its intent) and which topics it names: the target, and for a learning path what the
+learner says they already know."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kb import Mention, NameIndex
+
+Intent = Literal["definition", "faq", "misconception", "prerequisites", "next_topics", "learning_path", "out_of_scope"]
+GRAPH_INTENTS: frozenset[str] = frozenset({"prerequisites", "next_topics", "learning_path"})
+
+_PATH = re.compile(
+    r"\b(learning path|learning plan|study plan|path (to|towards|for)|road ?map (to|for|towards)|"
+    r"how (do|can|should|would) i (get|go|move|progress|work my way) (to|towards|from|up)|(get|go) from \w.* to|"
+    r"in what order|what order|step[- ]by[- ]step)\b",
+    re.IGNORECASE,
+)
+_PREREQ = re.compile(
+    r"\b(before|prerequisites?|prereqs?|pre-requisites?|first|beforehand|required (for|to)|requirements? (for|of)|"
+    r"foundations? (for|of)|need(ed)? for|necessary (for|to)|ready (for|to)|depends? on|"
+    r"what (do|should|must) i (need to )?(know|learn|study) (for|to (learn|study|understand|start|tackle)))\b",
+    re.IGNORECASE,
+)
+_NEXT = re.compile(
+    r"\b(after|next|then what|what follows|follow[- ]?up|comes? after|leads? (on )?to|unlocks?|beyond|"
+    r"once i (know|have|understand|learn|learned|learnt|finish)|move on|build(s)? on (it|that|this)|continue with)\b",
+    re.IGNORECASE,
+)
+_KNOW = re.compile(
+    r"\b(i (already |now )?(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
+    r"(comfortable|familiar|good|confident) with|can (use|code in|program in)|have (done|covered|finished)|"
+    r"finished|covered)|i'm (comfortable|familiar|good|confident) with|known:)",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(
+    r"[,.;:?!]|\b(but|how|what|so|now|then|and (i|want|would|need)|i want|i'd like|to get)\b", re.I
+)
+_REFERS = re.compile(r"\b(it|its|that|this|those|these|them|they|there)\b", re.IGNORECASE)
+# Words that mark a question stating a belief ("AutoML will do it all, right?").
+_BELIEF = re.compile(
+    r"\b(only|always|never|fully|completely|any|every|all|no need|don't need|do not need|won't need|"
+    r"right\?|isn't it|true that|is it true|myth|automatically)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A question's graph intent (None when it asks for an explanation), the concepts it names, and what it
+    says is known."""
+
+    graph_intent: str | None
+    mentions: list[Mention]
+    known: list[str] = field(default_factory=list)
+    refers_back: bool = False
+    states_belief: bool = False
+
+
+def parse(question: str, names: NameIndex) -> Parsed:
+    mentions = names.mentions(question)
+    known: list[str] = []
+    know = _KNOW.search(question)
+    if know:
+        clause = question[know.end() :]
+        end = _CLAUSE_END.search(clause)
+        known_text = clause[: end.start()] if end else clause
+        known = list(dict.fromkeys(m.id for m in names.mentions(known_text)))
+    if _PATH.search(question) or (
+        known
+        and re.search(r"\b(get to|reach|learn|become|move to|tackle)\b", question, re.I)
+        and not _NEXT.search(question)
+    ):
+        intent: str | None = "learning_path"
+    elif _PREREQ.search(question):
+        intent = "prerequisites"
+    elif _NEXT.search(question):
+        intent = "next_topics"
+    else:
+        intent = None
+    refers = bool(_REFERS.search(question)) or len(question.split()) <= 4
+    return Parsed(intent, mentions, known, refers, bool(_BELIEF.search(question)))
+
+
+def pick_target(mentions: Sequence[Mention], specificity: dict[str, float], exclude: Sequence[str] = ()) -> str | None:
+    """The concept a question is about: of those it names (and not in `exclude`), the most specific one; for a
+    learning path or "before/after X", the last named wins ties (the target comes after what is known)."""
+    candidates = [m for m in mentions if m.id not in exclude]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda m: (specificity.get(m.id, 0.0) * m.score / 100.0, m.end - m.start, m.start))
+    return best.id

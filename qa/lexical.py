@@ -1,0 +1,50 @@
+"""Lexical retrieval: BM25 (the `bm25s` library) over stemmed words of each passage, its title and its aliases."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from kb import Topic
+
+_WORD = re.compile(r"[a-z0-9]+(?:[+#]+)?")
+_HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+# Question words and fillers that say nothing about the topic; BM25's idf would otherwise reward rare ones.
+STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers how i if in into is it its itself just me more most my no nor not now of off
+    on once only or other our out over own same she should so some such than that the their them then
+    there these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours explain tell please know learn learning""".split()
+)
+
+
+class Lexical:
+    """BM25 over the kb's passages; `scores(q)` gives every passage's score in kb order."""
+
+    def __init__(self, entries: list[Topic]) -> None:
+        import bm25s
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWords
+        self.ids = [t.id for t in entries]
+        corpus = [self.tokenize(" ".join([t.title, *t.aliases, t.summary])) for t in entries]
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(corpus, show_progress=False)
+        self._vocab = {w for doc in corpus for w in doc}
+
+    def tokenize(self, text: str) -> list[str]:
+        """Stemmed words without stopwords; a hyphenated word also counts joined ("one-hot" -> "onehot"), so both
+        spellings meet."""
+        low = text.lower()
+        words = _WORD.findall(low.replace("-", " "))
+        joined = [w.replace("-", "") for w in _HYPHENATED.findall(low)]
+        return self._stem([w for w in words + joined if w not in STOPWORDS])
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = [w for w in self.tokenize(query) if w in self._vocab]
+        if not tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
