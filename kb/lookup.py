@@ -18,6 +18,8 @@ MENTION_MIN = 88  # a word run in a question counts as naming a concept at or ab
 MENTION_FUZZY_MIN_CHARS = 6  # shorter runs match exactly or not at all ("svm" must not fuzz into "sql")
 MAX_NAME_WORDS = 7
 SUGGESTIONS = 5
+SUGGEST_MIN = 50  # WRatio of a suggestion worth showing; when none reaches it, the nearest few are shown anyway
+SUGGEST_FALLBACK = 3
 # Words too common to stand for a topic when a question happens to contain them on their own.
 _STOP = frozenset(
     """a an and are as at be by do for from how i in is it me my of on or the to what when why with you""".split()
@@ -89,14 +91,13 @@ class NameIndex:
         text = normalize(ref)
         if not text:
             return []
-        out: list[str] = []
+        ranked: list[tuple[str, float]] = []
         for _, score, i in process.extract(text, self._choices, scorer=fuzz.WRatio, limit=limit * 6):
             title = self._titles[self._owners[i]]
-            if score >= 50 and title not in out:
-                out.append(title)
-            if len(out) == limit:
-                break
-        return out
+            if title not in (t for t, _ in ranked):
+                ranked.append((title, score))
+        close = [t for t, s in ranked if s >= SUGGEST_MIN]
+        return (close or [t for t, _ in ranked[:SUGGEST_FALLBACK]])[:limit]
 
     def mentions(self, text: str) -> list[Mention]:
         """Concepts named in `text`, longest names first, no two sharing a word; typos forgiven on longer words.

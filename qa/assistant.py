@@ -58,10 +58,8 @@ class Assistant:
         Arguments override `settings`, which default to `Settings.from_env()`.
         """
         base = settings or Settings.from_env()
-        settings = Settings.from_env(
-            env={},
-            **{**base.__dict__, "kb_dir": kb_dir, "index_dir": index_dir, "retriever": retriever, "model": model},
-        )
+        given = {"kb_dir": kb_dir, "index_dir": index_dir, "retriever": retriever, "model": model}
+        settings = Settings.from_env(env={}, **{**base.__dict__, **{k: v for k, v in given.items() if v is not None}})
         bot = cls(kbase.load_kb(settings.kb_dir), settings)
         if not lazy:
             bot.warm()

@@ -42,3 +42,57 @@ def kb_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "kb"
     shutil.copytree(kbase.DEFAULT_KB_DIR, dst)
     return dst
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real uvicorn server on a loopback port, in a background thread."""
+
+    def __init__(self, app: object) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def server(bot: Assistant) -> str:
+    """The whole app (chat, API, widget, MCP) served from the session's bot on a free loopback port."""
+    from app import create_app
+    from qa import Settings
+
+    with LiveServer(create_app(bot, Settings.from_env(env={}, mcp=True))) as live:
+        yield live.url
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    out = Path(__file__).resolve().parent.parent / "artifacts"
+    out.mkdir(exist_ok=True)
+    return out

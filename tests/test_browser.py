@@ -1,0 +1,188 @@
+"""The web page and the widget as a learner meets them: headless Chromium (Debian's) driven by Playwright.
+
+Screenshots of each scene are saved to artifacts/ as test artifacts.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine's network is closed: don't let Chromium try
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = '<img src=x onerror="window.__pwned = 1">'
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: `make test` installs Debian's chromium")
+        pytest.skip("chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors
+    yield pg
+    context.close()
+
+
+def ask_in_chat(page, question: str, count: int) -> str:  # type: ignore[no-untyped-def]
+    """Type `question` in the chat, send it, and wait for the `count`-th answer; returns its text."""
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    answer = page.locator("#chat [data-testid=bot]").nth(count - 1)
+    answer.wait_for(timeout=30_000)
+    return answer.inner_text()
+
+
+def open_chat(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/")
+    page.wait_for_selector("#question textarea", timeout=30_000)
+
+
+def test_chat_answers_with_sources_and_path(page, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    text = ask_in_chat(page, "What is a CNN?", 1)
+    assert "Convolutional neural networks" in text
+    assert "Sources:" in text and "(concept)" in text
+    page.wait_for_selector("#path svg .node.target", timeout=10_000)
+    assert page.locator("#path svg .node.target title").inner_text().startswith("Convolutional neural networks")
+    assert page.locator(".before-btn:visible").count() > 0
+    assert page.locator(".next-btn:visible").count() > 0
+    page.screenshot(path=str(artifacts / "chat-answer.png"), full_page=True)
+    assert not page.errors
+
+
+def test_clicking_a_next_topic_asks_about_it(page, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    ask_in_chat(page, "What should I learn after decision trees?", 1)
+    button = page.locator(".next-btn:visible").first
+    title = button.inner_text().strip()
+    button.click()
+    second = page.locator("#chat [data-testid=bot]").nth(1)
+    second.wait_for(timeout=30_000)
+    assert title in second.inner_text()
+    assert f"What is {title}?" in page.locator("#chat [data-testid=user]").nth(1).inner_text()
+    page.screenshot(path=str(artifacts / "chat-next-topic.png"), full_page=True)
+
+
+def test_markup_in_a_question_is_shown_as_text_and_runs_nothing(page, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    ask_in_chat(page, XSS, 1)
+    shown = page.locator("#chat [data-testid=user]").first.inner_text()
+    assert XSS in shown
+    assert page.locator("#chat img[src=x]").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(artifacts / "chat-markup-as-text.png"), full_page=True)
+
+
+def test_known_topics_stay_in_this_browser(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    ask_in_chat(page, "What is NumPy?", 1)
+    page.click("#mark-known")
+    page.wait_for_selector("#path svg .node.known", timeout=10_000)
+    page.wait_for_timeout(500)  # BrowserState writes to localStorage after the change event
+    page.reload()
+    page.wait_for_selector("#question textarea", timeout=30_000)
+    page.wait_for_function("document.querySelector('#known').innerText.includes('NumPy')", timeout=10_000)
+
+
+def test_chat_fits_a_phone_screen(browser, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    open_chat(page, server)
+    ask_in_chat(page, "What is gradient boosting?", 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.screenshot(path=str(artifacts / "chat-phone.png"), full_page=True)
+    context.close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def host_site(tmp_path: Path, server: str) -> Iterator[str]:
+    """examples/host.html, pointed at the test server, served from another port (another origin)."""
+    html = (EXAMPLES / "host.html").read_text().replace("http://127.0.0.1:7860", server)
+    (tmp_path / "index.html").write_text(html)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    httpd.shutdown()
+
+
+def test_widget_on_another_site_opens_asks_answers_and_survives_reload(page, host_site: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(host_site)
+    launcher = page.locator("#roadmap-qa-widget .launcher")
+    launcher.click()
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()
+    assert page.locator("#roadmap-qa-widget .title").inner_text() == "Ask the ML roadmap"
+    page.fill("#roadmap-qa-widget input", "What should I learn before random forests?")
+    page.press("#roadmap-qa-widget input", "Enter")
+    answer = page.locator("#roadmap-qa-widget .msg.bot").first
+    answer.wait_for(timeout=30_000)
+    assert "Decision trees" in answer.inner_text()
+    page.screenshot(path=str(artifacts / "widget-answer.png"))
+    host = host_site.rsplit("/", 1)[0]
+    server = page.evaluate("document.querySelector('script[src*=widget]').src").rsplit("/", 1)[0]
+    assert all(u.startswith((host, server)) for u in requests), "the widget loads nothing from elsewhere"
+
+    page.reload()
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()
+    assert (
+        page.locator("#roadmap-qa-widget .msg.user").first.inner_text() == "What should I learn before random forests?"
+    )
+    assert "Decision trees" in page.locator("#roadmap-qa-widget .msg.bot").first.inner_text()
+
+    chip = page.locator("#roadmap-qa-widget .chips button").first
+    chip_title = chip.inner_text()
+    chip.click()
+    page.locator("#roadmap-qa-widget .msg.bot").nth(1).wait_for(timeout=30_000)
+    assert chip_title in page.locator("#roadmap-qa-widget .msg.bot").nth(1).inner_text()
+
+
+def test_widget_shows_markup_as_text(page, host_site: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(host_site)
+    page.locator("#roadmap-qa-widget .launcher").click()
+    page.fill("#roadmap-qa-widget input", XSS)
+    page.press("#roadmap-qa-widget input", "Enter")
+    page.locator("#roadmap-qa-widget .msg.bot").first.wait_for(timeout=30_000)
+    assert page.locator("#roadmap-qa-widget .msg.user").first.inner_text() == XSS
+    assert page.locator("#roadmap-qa-widget img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(artifacts / "widget-markup-as-text.png"))
