@@ -27,9 +27,9 @@ EXAMPLES = [
 ]
 CSS = """
 #chat { min-height: 420px; }
-.topic-row { flex-wrap: wrap; gap: 6px; align-items: center; }
-.topic-row > button { flex: 0 1 auto !important; min-width: 0 !important; }
-.topic-label { flex: 0 0 auto !important; min-width: 80px !important; }
+.topic-row { flex-wrap: wrap !important; gap: 6px !important; align-items: center; }
+.topic-row > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
+.topic-label p { margin: 0 !important; }
 #path svg { max-width: 100%; height: auto; }
 @media (max-width: 640px) {
   #layout { flex-direction: column; }
@@ -62,7 +62,8 @@ def build_chat(bot: Assistant) -> gr.Blocks:
             gr.update(value=after[i]["title"], visible=True) if i < len(after) else gr.update(visible=False)
             for i in range(SLOTS)
         ]
-        return [picture, *before_updates, *next_updates]
+        labels = [gr.update(visible=bool(before)), gr.update(visible=bool(after))]
+        return [picture, *labels, *before_updates, *next_updates]
 
     def respond(message: str, chat: list[dict[str, Any]], asked: list[str], known_titles: list[str] | None):
         message = (message or "").strip()
@@ -120,13 +121,13 @@ def build_chat(bot: Assistant) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
                 with gr.Row(elem_classes=["topic-row"], elem_id="before-row"):
-                    gr.Markdown("**Learn first:**", elem_classes=["topic-label"])
+                    before_label = gr.Markdown("**Learn first:**", elem_classes=["topic-label"], visible=False)
                     before_btns = [
                         gr.Button(visible=False, size="sm", elem_classes=["topic-btn", "before-btn"])
                         for _ in range(SLOTS)
                     ]
                 with gr.Row(elem_classes=["topic-row"], elem_id="next-row"):
-                    gr.Markdown("**Learn next:**", elem_classes=["topic-label"])
+                    next_label = gr.Markdown("**Learn next:**", elem_classes=["topic-label"], visible=False)
                     next_btns = [
                         gr.Button(visible=False, size="sm", elem_classes=["topic-btn", "next-btn"])
                         for _ in range(SLOTS)
@@ -144,7 +145,7 @@ def build_chat(bot: Assistant) -> gr.Blocks:
                 )
                 mark = gr.Button("I know the current topic", size="sm", elem_id="mark-known")
 
-        outputs = [chat, box, asked, topic, picture, *before_btns, *next_btns]
+        outputs = [chat, box, asked, topic, picture, before_label, next_label, *before_btns, *next_btns]
         common = {"api_visibility": "private"}
         send.click(respond, [box, chat, asked, known_box], outputs, **common)
         box.submit(respond, [box, chat, asked, known_box], outputs, **common)

@@ -1,0 +1,135 @@
+"""The dense index with the real model: build, manifest, staleness, rebuild, atomic writes, search correctness."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb import load_kb
+from qa.embed import Embedder
+from qa.index import MANIFEST, VECTORS, DenseIndex, open_index
+from tests.conftest import MINI_KB
+
+
+@pytest.fixture(scope="module")
+def encoder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the exported, verified encoder, made once for this module."""
+    d = tmp_path_factory.mktemp("encoder")
+    Embedder(cache_dir=d)
+    return d
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, encoder_cache: Path) -> Path:
+    d = tmp_path / "index"
+    shutil.copytree(encoder_cache, d)
+    return d
+
+
+@pytest.fixture
+def embedder(index_dir: Path) -> Embedder:
+    return Embedder(cache_dir=index_dir)
+
+
+@pytest.fixture
+def mini(tmp_path: Path) -> Path:
+    d = tmp_path / "kb"
+    shutil.copytree(MINI_KB, d)
+    return d
+
+
+def test_build_writes_vectors_and_a_manifest(index_dir: Path, embedder: Embedder, mini: Path) -> None:
+    kb = load_kb(mini)
+    index, status = open_index(index_dir, kb, embedder)
+    assert status.startswith("built")
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    assert manifest["kb_hash"] == kb.content_hash
+    assert manifest["model"] == embedder.model_id
+    assert (manifest["dim"], manifest["count"]) == (384, 7)
+    assert manifest["ids"] == [t.id for t in kb.entries]
+    assert not list(index_dir.glob("*.tmp")), "no temporary file is left behind"
+    again, status = open_index(index_dir, kb, embedder)
+    assert status == "loaded"
+    assert np.allclose(again.vectors(), index.vectors())
+
+
+def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embedder: Embedder, mini: Path) -> None:
+    open_index(index_dir, load_kb(mini), embedder)
+    f = mini / "concepts.yaml"
+    f.write_text(f.read_text().replace("cancel out", "average out"))
+    kb = load_kb(mini)
+    index, status = open_index(index_dir, kb, embedder)
+    assert status == "built (the knowledge base changed)"
+    assert (index.manifest["embedded"], index.manifest["reused"]) == (1, 6)
+    fresh = DenseIndex.build(kb, embedder)
+    assert np.allclose(index.vectors(), fresh.vectors(), atol=1e-5)
+
+
+def test_another_model_makes_the_index_stale(index_dir: Path, embedder: Embedder, mini: Path) -> None:
+    kb = load_kb(mini)
+    open_index(index_dir, kb, embedder)
+    m = json.loads((index_dir / MANIFEST).read_text())
+    m["model"] = "some-other-model@0000"
+    (index_dir / MANIFEST).write_text(json.dumps(m))
+    index, status = open_index(index_dir, kb, embedder)
+    assert status.startswith("built (built with model some-other-model@0000")
+    assert index.manifest["reused"] == 0, "vectors of another model are never mixed in"
+
+
+@pytest.mark.parametrize("damage", ["truncate vectors", "garbage manifest", "delete vectors", "wrong format"])
+def test_an_unreadable_index_is_rebuilt(index_dir: Path, embedder: Embedder, mini: Path, damage: str) -> None:
+    kb = load_kb(mini)
+    open_index(index_dir, kb, embedder)
+    if damage == "truncate vectors":
+        (index_dir / VECTORS).write_bytes((index_dir / VECTORS).read_bytes()[:100])
+    elif damage == "garbage manifest":
+        (index_dir / MANIFEST).write_text("{not json")
+    elif damage == "delete vectors":
+        (index_dir / VECTORS).unlink()
+    else:
+        m = json.loads((index_dir / MANIFEST).read_text())
+        (index_dir / MANIFEST).write_text(json.dumps(m | {"format": 99}))
+    index, status = open_index(index_dir, kb, embedder)
+    assert status.startswith("built")
+    assert len(index) == 7
+    assert open_index(index_dir, kb, embedder)[1] == "loaded"
+
+
+def test_force_rebuilds_a_current_index(index_dir: Path, embedder: Embedder, mini: Path) -> None:
+    kb = load_kb(mini)
+    open_index(index_dir, kb, embedder)
+    assert open_index(index_dir, kb, embedder, force=True)[1] == "built (forced rebuild)"
+
+
+def test_search_matches_brute_force_on_random_vectors() -> None:
+    rng = np.random.default_rng(7)
+    vecs = rng.normal(size=(50, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = DenseIndex([f"p{i}" for i in range(50)], vecs, {})
+    queries = rng.normal(size=(5, 16)).astype(np.float32)
+    for q, hits in zip(queries, index.batchsearch(queries, k=5), strict=True):
+        expected = np.argsort(-(vecs @ q))[:5]
+        assert [h.id for h in hits] == [f"p{i}" for i in expected]
+        assert np.allclose([h.score for h in hits], (vecs @ q)[expected], atol=1e-5)
+        assert np.allclose(index.all_scores(q), vecs @ q, atol=1e-5)
+
+
+def test_onnx_encoder_agrees_with_sentence_transformers(embedder: Embedder) -> None:
+    assert embedder.backend == "onnxruntime"
+    texts = ["Random forests average many decorrelated decision trees.", "wht is crossvalidation", "Kubernetes"]
+    fast = embedder.encode(texts)
+    reference = embedder._encode_st(texts)
+    assert fast.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert np.min((fast * reference).sum(1)) > 0.9999
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    from qa.errors import IndexStoreError
+
+    with pytest.raises(IndexStoreError, match="not a sentence-transformers model folder"):
+        Embedder(tmp_path)
