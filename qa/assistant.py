@@ -19,6 +19,7 @@ from qa.settings import RetrieverName, Settings, check_retriever
 CONFIDENT_MIN: dict[str, float] = {"hybrid": 0.5, "dense": 0.45, "bm25": 0.3}
 # A misconception within this score of the best passage leads when the question states a belief.
 MISCONCEPTION_MARGIN = 0.12
+BELIEF_SHARE = 0.6  # ...or, when about a concept the question names, at least this share of the best score
 SOURCE_SHARE = 0.8  # passages scoring at least this share of the best one are cited as sources
 MAX_SOURCES = 3
 MAX_QUESTION_CHARS = 2000
@@ -142,7 +143,10 @@ class Assistant:
         known_ids = list(dict.fromkeys([*self._ids(known), *parsed.known]))
         intent = parsed.graph_intent
         target = pick_target(parsed.mentions, retriever.specificity, exclude=parsed.known if parsed.known else ())
-        mentions = list(parsed.mentions)
+        if target is None and intent == "next_topics" and parsed.known:
+            target = parsed.known[-1]  # "I know NumPy, what next?": what follows the last thing known
+        # What the learner already knows is named, not asked about: only the other mentions lift passages.
+        mentions = [m for m in parsed.mentions if m.id not in known_ids or m.id == target]
         query = question
         if target is None and history and (intent or parsed.refers_back):
             target = self._topic_from_history(history)
@@ -164,12 +168,27 @@ class Assistant:
         return bool(ranking.passages) and ranking.passages[0].score >= CONFIDENT_MIN[self.mode]
 
     def _lead(self, ranking: Ranking, parsed: Parsed) -> Topic:
-        """The passage the answer opens with: the best one, or a close misconception when the question states a belief."""
+        """The passage the answer opens with: the best one, or a misconception when the question states a belief
+        that matches it. Text scores are compared before named concepts lift their own passages, so "AutoML does it
+        all, right?" meets the correction rather than the AutoML entry. A misconception qualifies when its text
+        scores within MISCONCEPTION_MARGIN of the best, or when it is about a concept the question names and scores
+        at least BELIEF_SHARE of the best."""
         best = ranking.passages[0]
-        if parsed.states_belief and best.kind != "misconception":
-            for p in ranking.passages[1:3]:
-                if p.kind == "misconception" and p.score >= best.score - MISCONCEPTION_MARGIN:
-                    return self.kb[p.id]
+        if not parsed.states_belief or best.kind == "misconception" or not ranking.unlifted:
+            return self.kb[best.id]
+        named = {m.id for m in parsed.mentions}
+        top = max(score for _, score in ranking.unlifted.values())
+        candidates = [(p, s) for p, s in ranking.unlifted.values() if p.kind == "misconception"]
+        candidates += [(p, 0.0) for p in ranking.passages if p.kind == "misconception" and p.id not in ranking.unlifted]
+        for passage, score in candidates:
+            close = score >= top - MISCONCEPTION_MARGIN
+            about_named = named & set(self.kb[passage.id].about) and score >= BELIEF_SHARE * top
+            if close or about_named:
+                # The correction leads the answer, so it leads the passages too (with its own score).
+                k = len(ranking.passages)
+                lead = next((p for p in ranking.passages if p.id == passage.id), passage)
+                ranking.passages[:] = [lead, *(p for p in ranking.passages if p.id != passage.id)][:k]
+                return self.kb[passage.id]
         return self.kb[best.id]
 
     def _topic_of(self, lead: Topic, named: str | None) -> str:

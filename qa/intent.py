@@ -30,8 +30,10 @@ _NEXT = re.compile(
     r"once i (know|have|understand|learn|learned|learnt|finish)|move on|build(s)? on (it|that|this)|continue with)\b",
     re.IGNORECASE,
 )
+# "I know X" states what is known; "what should I know", "do I know" ask a question instead.
 _KNOW = re.compile(
-    r"\b(i (already |now )?(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
+    r"(?<!should )(?<!must )(?<!do )(?<!would )(?<!could )(?<!will )(?<!did )(?<!can )(?<!to )(?<!shall )"
+    r"\b(i(?: |'ve )(already |now )?(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
     r"(comfortable|familiar|good|confident) with|can (use|code in|program in)|have (done|covered|finished)|"
     r"finished|covered)|i'm (comfortable|familiar|good|confident) with|known:)",
     re.IGNORECASE,
@@ -40,10 +42,12 @@ _CLAUSE_END = re.compile(
     r"[,.;:?!]|\b(but|how|what|so|now|then|and (i|want|would|need)|i want|i'd like|to get)\b", re.I
 )
 _REFERS = re.compile(r"\b(it|its|that|this|those|these|them|they|there)\b", re.IGNORECASE)
-# Words that mark a question stating a belief ("AutoML will do it all, right?").
+# Words that mark a question stating a belief to be confirmed ("AutoML will do it all, right?"). Plain "any" or
+# "all" are not enough: they occur in ordinary questions ("Do all models need scaling?", "...all day at work?").
 _BELIEF = re.compile(
-    r"\b(only|always|never|fully|completely|any|every|all|no need|don't need|do not need|won't need|"
-    r"right\?|isn't it|true that|is it true|myth|automatically)\b",
+    r"\b(only|always|never|fully|completely|entirely|no need|don't need|do not need|won't need|no longer need|"
+    r"isn'?t it|aren'?t they|true that|is it true|myth|surely|basically|all that matters|all you need|"
+    r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|\bright\s*\?",
     re.IGNORECASE,
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,8 @@ class Ranking:
     top_dense: float
     top_lexical: float
     lifted: bool
+    # The best passages by text alone (before named concepts lift theirs): id -> (passage, score), best first.
+    unlifted: dict[str, tuple[Passage, float]] = field(default_factory=dict)
 
 
 class Retriever:
@@ -93,6 +95,7 @@ class Retriever:
             top_lex = float(raw.max())
             squashed = raw / (raw + BM25_HALF)
             scores += W_LEXICAL * squashed if self.mode == "hybrid" else squashed
+        base = scores.copy()
         lifted = False
         if lift:
             for m in mentions:
@@ -108,7 +111,12 @@ class Retriever:
             for i in order
             for t in (self._entries[i],)
         ]
-        return Ranking(passages, top_dense, top_lex, lifted)
+        unlifted = {
+            t.id: (Passage(t.id, t.kind, t.title, t.summary, round(float(scores[i]), 4)), float(base[i]))
+            for i in np.argsort(-base, kind="stable")[:k]
+            for t in (self._entries[i],)
+        }
+        return Ranking(passages, top_dense, top_lex, lifted, unlifted)
 
 
 def _specificity(kb: KnowledgeBase) -> dict[str, float]:
