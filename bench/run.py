@@ -32,6 +32,7 @@ from qa.evaluate import evaluate, format_report, load_cases  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 OWN = ROOT / "tests" / "questions.jsonl"
+HELDOUT = ROOT / "tests" / "heldout.jsonl"
 OOS = ROOT / "tests" / "out_of_scope.txt"
 
 
@@ -50,17 +51,16 @@ def section(title: str) -> None:
     print(f"\n== {title} ==")
 
 
+SETS = [("dev", DEV), ("own", OWN), ("heldout", HELDOUT)]
+
+
 def questions() -> list[str]:
-    qs = [c.q for c in load_cases(DEV)]
-    if OWN.exists():
-        qs += [c.q for c in load_cases(OWN)]
-    return qs
+    return [c.q for _, path in SETS for c in load_cases(path)]
 
 
 def bench_eval(index_dir: Path) -> None:
-    section("retrieval quality: dev set (and tests/questions.jsonl), three retrievers")
-    sets = [("dev", DEV)] + ([("own", OWN)] if OWN.exists() else [])
-    for name, path in sets:
+    section("retrieval quality, three retrievers: dev set, tests/questions.jsonl, tests/heldout.jsonl")
+    for name, path in SETS:
         cases = load_cases(path)
         mrr = {}
         for mode in ("hybrid", "dense", "bm25"):
@@ -80,11 +80,11 @@ def top_score(bot: Assistant, q: str) -> float:
 
 def bench_calibration(index_dir: Path) -> None:
     section("confidence: top fused score, in scope vs out of scope")
-    if not OOS.exists():
-        print("no tests/out_of_scope.txt")
-        return
+    cases = [c for _, path in SETS for c in load_cases(path)]
     oos = [q.strip() for q in OOS.read_text().splitlines() if q.strip() and not q.startswith("#")]
-    ins = [c.q for c in load_cases(DEV) if c.check != "oos"] + ([c.q for c in load_cases(OWN)] if OWN.exists() else [])
+    oos += [c.q for c in cases if c.check == "oos"]
+    ins = [c.q for c in cases if c.check != "oos" and not c.history]  # follow-ups lean on their history
+    print(f"{len(ins)} in-scope questions, {len(oos)} out of scope")
     for mode in ("hybrid", "dense", "bm25"):
         bot = Assistant.load(index_dir=index_dir, retriever=mode)
         a, b = sorted(top_score(bot, q) for q in ins), sorted(top_score(bot, q) for q in oos)
