@@ -46,8 +46,9 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     def widget() -> FileResponse:
         return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
-    demo = build_chat(bot)
+    demo = build_chat(bot, settings.concurrency)
     demo.queue(default_concurrency_limit=settings.concurrency)
+    app.state.chat = demo
     return gr.mount_gradio_app(app, demo, path="/", mcp_server=settings.mcp, css=CSS, footer_links=["api"])
 
 

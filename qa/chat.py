@@ -40,7 +40,7 @@ CSS = """
 PATH_HINT = "<p class='hint'>Ask about a topic to see its learning path here.</p>"
 
 
-def build_chat(bot: Assistant) -> gr.Blocks:
+def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
     concept_titles = sorted(t.title for t in bot.entries("concept"))
 
     def known_ids(titles: list[str] | None) -> list[str]:
@@ -146,7 +146,8 @@ def build_chat(bot: Assistant) -> gr.Blocks:
                 mark = gr.Button("I know the current topic", size="sm", elem_id="mark-known")
 
         outputs = [chat, box, asked, topic, picture, before_label, next_label, *before_btns, *next_btns]
-        common = {"api_visibility": "private"}
+        # Each event answers up to `concurrency` learners at once (Gradio's default is one at a time per event).
+        common = {"api_visibility": "private", "concurrency_limit": concurrency}
         send.click(respond, [box, chat, asked, known_box], outputs, **common)
         box.submit(respond, [box, chat, asked, known_box], outputs, **common)
         for b in (*before_btns, *next_btns):
@@ -206,7 +207,7 @@ def build_chat(bot: Assistant) -> gr.Blocks:
             except RoadmapError as e:
                 raise gr.Error(str(e)) from None
 
-        gr.api(ask, api_name="ask")
-        gr.api(prerequisites, api_name="prerequisites")
-        gr.api(learning_path, api_name="learning_path")
+        gr.api(ask, api_name="ask", concurrency_limit=concurrency)
+        gr.api(prerequisites, api_name="prerequisites", concurrency_limit=concurrency)
+        gr.api(learning_path, api_name="learning_path", concurrency_limit=concurrency)
     return demo

@@ -82,13 +82,19 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def server(bot: Assistant) -> str:
-    """The whole app (chat, API, widget, MCP) served from the session's bot on a free loopback port."""
+def live_app(bot: Assistant):  # type: ignore[no-untyped-def]
+    """The whole app (chat, API, widget, MCP) served from the session's bot on a free loopback port: (url, app)."""
     from app import create_app
     from qa import Settings
 
-    with LiveServer(create_app(bot, Settings.from_env(env={}, mcp=True))) as live:
-        yield live.url
+    app = create_app(bot, Settings.from_env(env={}, mcp=True))
+    with LiveServer(app) as live:
+        yield live.url, app
+
+
+@pytest.fixture(scope="session")
+def server(live_app) -> str:  # type: ignore[no-untyped-def]
+    return live_app[0]
 
 
 @pytest.fixture(scope="session")
