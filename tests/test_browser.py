@@ -76,7 +76,8 @@ def test_chat_answers_with_sources_and_path(page, server: str, artifacts: Path) 
     assert "Convolutional neural networks" in text
     assert "Sources:" in text and "(concept)" in text
     page.wait_for_selector("#path svg .node.target", timeout=10_000)
-    assert page.locator("#path svg .node.target title").inner_text().startswith("Convolutional neural networks")
+    target = page.locator("#path svg .node.target title").text_content() or ""
+    assert target.startswith("Convolutional neural networks")
     assert page.locator(".before-btn:visible").count() > 0
     assert page.locator(".next-btn:visible").count() > 0
     page.screenshot(path=str(artifacts / "chat-answer.png"), full_page=True)
