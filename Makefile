@@ -26,7 +26,9 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Build the index (and the fast query encoder) first, so the app answers within seconds of starting.
 run: setup
+	$(BIN)/roadmap-qa build-index
 	$(BIN)/python app.py
 
 test: setup browser

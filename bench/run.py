@@ -170,7 +170,10 @@ def bench_http(index_dir: Path, in_process_p50: float) -> None:
 
 def bench_first_answer() -> None:
     section("first answer after start (python app.py)")
-    for label, fresh in (("index already built", False), ("fresh index dir (first start ever)", True)):
+    for label, fresh in (
+        ("index already built (make run builds it)", False),
+        ("fresh index dir (python app.py on a fresh clone)", True),
+    ):
         env = dict(os.environ, ROADMAP_QA_PORT=str(free_port()))
         tmp = tempfile.mkdtemp() if fresh else None
         if tmp:

@@ -68,8 +68,10 @@ class Assistant:
         return bot
 
     # --- retrieval set-up ---
-    def warm(self, force: bool = False) -> str:
-        """Load the embedder, index and BM25 for this retriever (building the index if needed); returns what happened."""
+    def warm(self, force: bool = False, wait_for_encoder: bool = False) -> str:
+        """Load the embedder, index and BM25 for this retriever (building the index if needed); returns what happened.
+
+        `wait_for_encoder` also waits for a first-time ONNX export, which otherwise finishes in the background."""
         with self._lock:
             if self._retriever is not None and not force:
                 return self.index_status
@@ -80,8 +82,13 @@ class Assistant:
                 from qa.embed import Embedder
                 from qa.index import open_index
 
-                embedder = Embedder(self.settings.model, cache_dir=self.settings.index_dir)
+                # On a first start the ONNX copy is exported after the index is built, in another process, so
+                # the first answer does not wait for it; sentence-transformers serves until it is ready.
+                embedder = Embedder(self.settings.model, cache_dir=self.settings.index_dir, export="later")
                 dense, self.index_status = open_index(self.settings.index_dir, self.kb, embedder, force=force)
+                exporting = embedder.export_in_background()
+                if exporting is not None and wait_for_encoder:
+                    exporting.join()
             else:
                 self.index_status = "not needed (bm25)"
             lexical = Lexical(list(self.kb.entries)) if self.mode in ("hybrid", "bm25") else None

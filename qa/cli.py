@@ -125,11 +125,12 @@ def topics(kind: str | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Rebuild even when the index is current.")
 @_edge
 def build_index(force: bool) -> None:
-    """Build the search index (only when missing or stale, unless --force)."""
+    """Build the search index (only when missing or stale, unless --force) and the fast query encoder."""
     bot = _bot(lazy=True)
-    status = bot.warm(force=force)
+    status = bot.warm(force=force, wait_for_encoder=True)
     stats = bot.kb.stats()
-    click.echo(f"index {status}: {len(bot.kb)} passages at {bot.settings.index_dir} ({stats})")
+    encoder = bot.retriever.encoder_backend
+    click.echo(f"index {status}: {len(bot.kb)} passages at {bot.settings.index_dir} ({stats}); queries: {encoder}")
 
 
 @cli.command(name="eval")

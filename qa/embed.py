@@ -8,6 +8,7 @@ never imports torch. Nothing is fetched from a hub: hub access is switched off b
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -61,7 +62,9 @@ class Embedder:
     With `cache_dir`, uses (and on first use, exports and verifies) an ONNX copy of the model kept there.
     """
 
-    def __init__(self, model: str | Path = "", cache_dir: Path | None = None) -> None:
+    def __init__(self, model: str | Path = "", cache_dir: Path | None = None, *, export: str = "now") -> None:
+        """`export` says what to do when `cache_dir` holds no ONNX copy yet: "now" exports (and verifies) it before
+        returning; "later" serves with sentence-transformers until `export_in_background()` has made one."""
         self.model_dir = Path(model) if model else packaged_model_dir()
         if not (self.model_dir / "modules.json").exists():
             raise IndexStoreError(f"{self.model_dir}: not a sentence-transformers model folder (no modules.json)")
@@ -71,11 +74,40 @@ class Embedder:
         self._lock = threading.Lock()  # both backends already use every core; parallel calls would only contend
         self._st: Any = None
         self._onnx: _OnnxEncoder | None = None
-        if cache_dir is not None:
-            self._onnx = _OnnxEncoder.load_or_export(self, Path(cache_dir))
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if self._cache_dir is not None:
+            cached = _OnnxEncoder.load_cached(self, self._cache_dir)
+            if cached is False and export == "now":
+                self._onnx = _OnnxEncoder.export(self, self._cache_dir)
+            elif isinstance(cached, _OnnxEncoder):
+                self._onnx = cached
         if self._onnx is None:
             self._load_st()
         self.dim = self._onnx.dim if self._onnx is not None else int(self._st_dim())
+
+    def export_in_background(self) -> threading.Thread | None:
+        """Export and verify the ONNX copy in a separate process (so serving is not held up), then switch to it.
+
+        Returns the thread that waits for it, or None when there is nothing to do."""
+        if self._onnx is not None or self._cache_dir is None:
+            return None
+        if _OnnxEncoder.load_cached(self, self._cache_dir) is not False:
+            return None  # exported meanwhile, or known to be unusable
+
+        def run() -> None:
+            import subprocess
+            import sys
+
+            cmd = [sys.executable, "-m", "qa.embed", "export", str(self.model_dir), str(self._cache_dir)]
+            done = subprocess.run(cmd, capture_output=True, check=False)  # noqa: S603 - our own module
+            cached = _OnnxEncoder.load_cached(self, self._cache_dir) if done.returncode == 0 else None
+            if isinstance(cached, _OnnxEncoder):
+                with self._lock:
+                    self._onnx = cached
+
+        thread = threading.Thread(target=run, name="onnx-export", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def backend(self) -> str:
@@ -158,24 +190,34 @@ class _OnnxEncoder:
             out[idx] = vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
         return out
 
-    @classmethod
-    def load_or_export(cls, embedder: Embedder, cache_dir: Path) -> _OnnxEncoder | None:
-        """The cached, verified ONNX copy of `embedder`'s model; exported and verified when missing.
-
-        None when the model's pipeline is not one this encoder reproduces (then sentence-transformers serves).
-        """
+    @staticmethod
+    def _paths(embedder: Embedder, cache_dir: Path) -> tuple[Path, Path]:
         tag = embedder.model_id.split("@")[-1]
-        onnx_path = cache_dir / f"encoder-{tag}.onnx"
-        meta_path = cache_dir / f"encoder-{tag}.json"
+        return cache_dir / f"encoder-{tag}.onnx", cache_dir / f"encoder-{tag}.json"
+
+    @classmethod
+    def load_cached(cls, embedder: Embedder, cache_dir: Path) -> _OnnxEncoder | None | bool:
+        """The cached, verified ONNX copy of `embedder`'s model; None when it was found unusable before (then
+        sentence-transformers serves, and no export is tried again); False when there is none yet."""
+        onnx_path, meta_path = cls._paths(embedder, cache_dir)
         if onnx_path.exists() and meta_path.exists():
             try:
                 meta = json.loads(meta_path.read_text())
                 if meta.get("model") == embedder.model_id and meta.get("usable"):
                     return cls(onnx_path, embedder.model_dir, meta)
-                if meta.get("model") == embedder.model_id:
-                    return None  # verified unusable before: don't export again on every start
-            except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt below
-                pass
+            except Exception:  # noqa: BLE001 - an unreadable cache is exported again
+                return False
+        if meta_path.exists():
+            with contextlib.suppress(Exception):
+                meta = json.loads(meta_path.read_text())
+                if meta.get("model") == embedder.model_id and meta.get("usable") is False:
+                    return None
+        return False
+
+    @classmethod
+    def export(cls, embedder: Embedder, cache_dir: Path) -> _OnnxEncoder | None:
+        """Export and verify the ONNX copy (None when the model's pipeline is not one this encoder reproduces)."""
+        onnx_path, meta_path = cls._paths(embedder, cache_dir)
         return cls._export(embedder, cache_dir, onnx_path, meta_path)
 
     @classmethod
@@ -278,3 +320,20 @@ def _write_atomic(folder: Path, target: Path, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m qa.embed export MODEL_DIR CACHE_DIR`: what `Embedder.export_in_background` runs."""
+    if len(argv) != 3 or argv[0] != "export":
+        print("usage: python -m qa.embed export MODEL_DIR CACHE_DIR")
+        return 2
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(19)  # a background job: the process that is serving learners goes first
+    embedder = Embedder(argv[1], cache_dir=Path(argv[2]), export="now")
+    return 0 if embedder.backend == "onnxruntime" else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))

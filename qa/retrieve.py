@@ -79,6 +79,11 @@ class Retriever:
                 self._about.setdefault(c, []).append(i)
         self.specificity = _specificity(kb)
 
+    @property
+    def encoder_backend(self) -> str:
+        """What embeds queries: "onnxruntime", "sentence-transformers", or "none" for BM25 alone."""
+        return self._embedder.backend if self._embedder is not None else "none"
+
     def search(self, query: str, mentions: Sequence[Mention] = (), k: int = 5, lift: bool = True) -> Ranking:
         """The `k` best passages for `query`; `mentions` are the concepts it names (see `kb.NameIndex.mentions`)."""
         n = len(self._entries)

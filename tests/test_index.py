@@ -128,6 +128,21 @@ def test_onnx_encoder_agrees_with_sentence_transformers(embedder: Embedder) -> N
     assert np.min((fast * reference).sum(1)) > 0.9999
 
 
+def test_a_first_start_serves_at_once_and_switches_to_onnx_when_exported(tmp_path: Path) -> None:
+    """With export="later" nothing is exported up front; the export runs in another process, then takes over."""
+    first = Embedder(cache_dir=tmp_path, export="later")
+    assert first.backend == "sentence-transformers"
+    assert not list(tmp_path.glob("encoder-*.onnx"))
+    before = first.encode(["What is a CNN?"])
+    thread = first.export_in_background()
+    assert thread is not None
+    thread.join(timeout=300)
+    assert first.backend == "onnxruntime"
+    assert float((first.encode(["What is a CNN?"]) @ before.T)[0, 0]) > 0.9999
+    assert first.export_in_background() is None  # nothing left to do
+    assert Embedder(cache_dir=tmp_path, export="later").backend == "onnxruntime"  # the next start uses the copy
+
+
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     from qa.errors import IndexStoreError
 
