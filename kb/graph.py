@@ -137,8 +137,8 @@ def next_topics(g: nx.DiGraph, node: str, known: Iterable[str] = ()) -> list[str
     known_all = _closure(g, [k for k in known if k in pg])
     candidates = [s for s in pg.successors(node) if s not in known_all]
     if not candidates:
-        candidates = [r for r in g.nodes[node]["related"] if r not in known_all and r != node]
-        return candidates
+        before = nx.ancestors(pg, node)  # a see-also link back to a prerequisite is not a next step
+        return [r for r in g.nodes[node]["related"] if r not in known_all and r != node and r not in before]
 
     def usefulness(s: str) -> tuple[int, int, str]:
         missing = sum(1 for p in pg.predecessors(s) if p != node and p not in known_all)

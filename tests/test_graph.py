@@ -56,6 +56,11 @@ def test_next_topics_of_a_leaf_fall_back_to_related() -> None:
     assert next_topics(g, "c") == ["a"]
 
 
+def test_a_leaf_does_not_offer_its_own_prerequisites_as_next() -> None:
+    g = build_graph([t("a"), t("b", "a"), t("c", "b", related=("a", "d")), t("d")])
+    assert next_topics(g, "c") == ["d"]
+
+
 def test_learning_path_skips_known_and_what_they_stand_on() -> None:
     g = build_graph([t("a"), t("b", "a"), t("c", "b"), t("x"), t("d", "c", "x")])
     assert learning_path(g, "d") == ["a", "x", "b", "c", "d"]

@@ -135,7 +135,11 @@
       if (after) div.appendChild(after);
     }
     log.appendChild(div);
-    log.scrollTop = log.scrollHeight;
+    if (m.role === "user") {
+      log.scrollTop = log.scrollHeight;
+    } else {  // show an answer from its start, not its end
+      log.scrollTop += div.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    }
   }
 
   function greet() {
