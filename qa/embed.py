@@ -70,6 +70,7 @@ class Embedder:
             raise IndexStoreError(f"{self.model_dir}: not a sentence-transformers model folder (no modules.json)")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in CLI output
         self.model_id = model_identity(self.model_dir)
         self._lock = threading.Lock()  # both backends already use every core; parallel calls would only contend
         self._st: Any = None
@@ -126,7 +127,9 @@ class Embedder:
     def _load_st(self) -> Any:
         if self._st is None:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # also when transformers was imported before the variable was set
             self._st = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
             self._st.eval()
         return self._st

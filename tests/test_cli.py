@@ -28,59 +28,59 @@ def run(index_dir: Path, bot):  # type: ignore[no-untyped-def]
 def test_prereqs_all_prints_a_valid_learning_order(run, graph_bot) -> None:  # type: ignore[no-untyped-def]
     result = run("prereqs", "cnn", "--all", "--json")
     assert result.exit_code == 0
-    ids = [t["id"] for t in json.loads(result.output)]
+    ids = [t["id"] for t in json.loads(result.stdout)]
     assert {"linear-algebra", "neural-networks", "deep-learning"} <= set(ids)
     for i, topic in enumerate(ids):
         for p in graph_bot.kb[topic].prerequisites:
             assert p in ids[:i], f"{p} must come before {topic}"
-    text = run("prereqs", "cnn", "--all").output
+    text = run("prereqs", "cnn", "--all").stdout
     assert text.splitlines()[0].startswith(" 1. ")
 
 
 def test_path_skips_what_is_known_and_ends_at_the_target(run) -> None:  # type: ignore[no-untyped-def]
     result = run("path", "deep learning", "--known", "python", "--json")
-    ids = [t["id"] for t in json.loads(result.output)]
+    ids = [t["id"] for t in json.loads(result.stdout)]
     assert ids[-1] == "deep-learning"
     assert "python" not in ids
     assert "neural-networks" in ids
 
 
 def test_next_and_topics(run) -> None:  # type: ignore[no-untyped-def]
-    nxt = [t["id"] for t in json.loads(run("next", "decision trees", "--json").output)]
+    nxt = [t["id"] for t in json.loads(run("next", "decision trees", "--json").stdout)]
     assert {"random-forests", "ensemble-learning"} & set(nxt)
-    entries = json.loads(run("topics", "--json").output)
+    entries = json.loads(run("topics", "--json").stdout)
     assert {"id", "kind", "title", "summary"} <= set(entries[0])
     kinds = {e["kind"] for e in entries}
     assert kinds == {"concept", "faq", "misconception"}
-    assert "concept" in run("topics").output
+    assert "concept" in run("topics").stdout
 
 
 def test_ask_json_is_the_answer_shape(run) -> None:  # type: ignore[no-untyped-def]
     result = run("ask", "What is transfer learning?", "--json")
-    body = json.loads(result.output)
+    body = json.loads(result.stdout)
     assert body["topic"]["id"] == "transfer-learning"
     assert body["intent"] == "definition"
-    assert run("ask", "What is transfer learning?").output.startswith("**Transfer learning**")
+    assert run("ask", "What is transfer learning?").stdout.startswith("**Transfer learning**")
 
 
 def test_ask_with_history_resolves_the_follow_up(run) -> None:  # type: ignore[no-untyped-def]
     result = run("ask", "what comes after that?", "--history", "What is Docker?", "--json")
-    assert json.loads(result.output)["topic"]["id"] == "docker"
+    assert json.loads(result.stdout)["topic"]["id"] == "docker"
 
 
 def test_eval_reports_each_figure_and_lists_failures(run) -> None:  # type: ignore[no-untyped-def]
     result = run("eval", str(FIXTURES / "eval_small.jsonl"), "-v")
     assert result.exit_code == 0
     for figure in ("Hit@1", "Hit@3", "MRR", "prereq", "next", "oos", "confident", "all"):
-        assert figure in result.output
-    assert "all        0.800  (4/5)" in result.output
-    assert "FAIL [top] 'What is a CNN?'" in result.output
-    report = json.loads(run("eval", str(FIXTURES / "eval_small.jsonl"), "--json").output)
+        assert figure in result.stdout
+    assert "all        0.800  (4/5)" in result.stdout
+    assert "FAIL [top] 'What is a CNN?'" in result.stdout
+    report = json.loads(run("eval", str(FIXTURES / "eval_small.jsonl"), "--json").stdout)
     assert report["metrics"]["oos"] == {"value": 1.0, "n": 1, "hits": 1}
 
 
 def test_build_index_reports_what_it_did(run) -> None:  # type: ignore[no-untyped-def]
-    assert "index loaded" in run("build-index").output
+    assert "index loaded" in run("build-index").stdout
 
 
 @pytest.mark.parametrize(
