@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import kb as kbase
@@ -165,7 +166,7 @@ class Assistant:
         confident = self._confident(ranking) or (intent in GRAPH_INTENTS and target is not None)
         if not confident:
             return self._out_of_scope(question, ranking.passages)
-        lead = self._lead(ranking, parsed)
+        lead, ranking = self._lead(ranking, parsed)
         if not (intent in GRAPH_INTENTS and target is not None):
             intent = {"concept": "definition", "faq": "faq", "misconception": "misconception"}[lead.kind]
             target = self._topic_of(lead, target)
@@ -175,7 +176,7 @@ class Assistant:
     def _confident(self, ranking: Ranking) -> bool:
         return bool(ranking.passages) and ranking.passages[0].score >= CONFIDENT_MIN[self.mode]
 
-    def _lead(self, ranking: Ranking, parsed: Parsed) -> Topic:
+    def _lead(self, ranking: Ranking, parsed: Parsed) -> tuple[Topic, Ranking]:
         """The passage the answer opens with: the best one, or a misconception when the question states a belief
         that matches it. Text scores are compared before named concepts lift their own passages, so "AutoML does it
         all, right?" meets the correction rather than the AutoML entry. A misconception qualifies when its text
@@ -183,7 +184,7 @@ class Assistant:
         at least BELIEF_SHARE of the best."""
         best = ranking.passages[0]
         if not parsed.states_belief or best.kind == "misconception" or not ranking.unlifted:
-            return self.kb[best.id]
+            return self.kb[best.id], ranking
         named = {m.id for m in parsed.mentions}
         top = max(score for _, score in ranking.unlifted.values())
         candidates = [(p, s) for p, s in ranking.unlifted.values() if p.kind == "misconception"]
@@ -193,11 +194,10 @@ class Assistant:
             about_named = named & set(self.kb[passage.id].about) and score >= BELIEF_SHARE * top
             if close or about_named:
                 # The correction leads the answer, so it leads the passages too (with its own score).
-                k = len(ranking.passages)
                 lead = next((p for p in ranking.passages if p.id == passage.id), passage)
-                ranking.passages[:] = [lead, *(p for p in ranking.passages if p.id != passage.id)][:k]
-                return self.kb[passage.id]
-        return self.kb[best.id]
+                rest = [p for p in ranking.passages if p.id != passage.id]
+                return self.kb[passage.id], replace(ranking, passages=[lead, *rest][: len(ranking.passages)])
+        return self.kb[best.id], ranking
 
     def _topic_of(self, lead: Topic, named: str | None) -> str:
         """The concept an answer led by `lead` is about: the lead itself, or the concept it is about that the

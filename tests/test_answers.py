@@ -86,11 +86,29 @@ def test_a_learning_path_question_skips_what_the_learner_knows(bot: Assistant) -
     assert "Your path to Deep learning" in ans.answer and "skipping what you know" in ans.answer
 
 
-def test_a_stated_belief_leads_with_the_correction(bot: Assistant) -> None:
-    ans = bot.ask("AutoML will do it all, right?")
+@pytest.mark.parametrize(
+    "question, claim",
+    [
+        ("AutoML will do it all, right?", "ML engineering is fully automated"),  # names AutoML, a concept too
+        ("Is accuracy all that matters?", "High accuracy means a good model"),
+        (
+            "Deep learning always wins, doesn't it? Is deep learning always best?",
+            "Deep learning is always the best choice",
+        ),
+    ],
+)
+def test_a_stated_belief_leads_with_the_correction(bot: Assistant, question: str, claim: str) -> None:
+    ans = bot.ask(question)
     assert ans.intent == "misconception"
-    assert ans.passages[0].kind == "misconception" or ans.answer.startswith("**Not quite")
-    assert ans.answer.startswith("**Not quite")
+    assert ans.answer.startswith(f'**Not quite: "{claim}"')
+    assert ans.passages[0].title == claim  # the passage the answer rests on comes first
+
+
+@pytest.mark.parametrize("question, topic", [("What is AutoML?", "automl"), ("What is accuracy?", "accuracy")])
+def test_a_plain_question_about_the_same_topic_gets_the_topic(bot: Assistant, question: str, topic: str) -> None:
+    ans = bot.ask(question)
+    assert ans.intent == "definition" and ans.topic["id"] == topic  # type: ignore[index]
+    assert ans.passages[0].id == topic
 
 
 @pytest.mark.parametrize(
