@@ -33,6 +33,7 @@ from qa.evaluate import evaluate, format_report, load_cases  # noqa: E402
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 OWN = ROOT / "tests" / "questions.jsonl"
 HELDOUT = ROOT / "tests" / "heldout.jsonl"
+HELDOUT2 = ROOT / "tests" / "heldout2.jsonl"
 OOS = ROOT / "tests" / "out_of_scope.txt"
 
 
@@ -51,7 +52,7 @@ def section(title: str) -> None:
     print(f"\n== {title} ==")
 
 
-SETS = [("dev", DEV), ("own", OWN), ("heldout", HELDOUT)]
+SETS = [("dev", DEV), ("own", OWN), ("heldout", HELDOUT), ("heldout2", HELDOUT2)]
 
 
 def questions() -> list[str]:
@@ -59,7 +60,7 @@ def questions() -> list[str]:
 
 
 def bench_eval(index_dir: Path) -> None:
-    section("retrieval quality, three retrievers: dev set, tests/questions.jsonl, tests/heldout.jsonl")
+    section("retrieval quality, three retrievers: dev set, tests/questions.jsonl, heldout.jsonl, heldout2.jsonl")
     for name, path in SETS:
         cases = load_cases(path)
         mrr = {}
@@ -88,13 +89,18 @@ def bench_calibration(index_dir: Path) -> None:
     for mode in ("hybrid", "dense", "bm25"):
         bot = Assistant.load(index_dir=index_dir, retriever=mode)
         a, b = sorted(top_score(bot, q) for q in ins), sorted(top_score(bot, q) for q in oos)
-        best = max(
-            ((t, sum(x >= t for x in a) + sum(x < t for x in b)) for t in [i / 100 for i in range(5, 120)]),
-            key=lambda tc: tc[1],
-        )
+
+        def errors(t: float, a: list[float] = a, b: list[float] = b) -> tuple[int, int]:
+            return sum(x < t for x in a), sum(x >= t for x in b)  # in-scope turned away, out-of-scope answered
+
+        grid = [i / 100 for i in range(5, 120)]
+        fewest = min(sum(errors(t)) for t in grid)
+        tied = [t for t in grid if sum(errors(t)) == fewest]
+        miss, accept = errors(CONFIDENT_MIN[mode])
         print(
             f"{mode:<7} in-scope min {a[0]:.3f} p10 {pct(a, 10):.3f} | out-of-scope max {b[-1]:.3f} p90 {pct(b, 90):.3f}"
-            f" | best split {best[0]:.2f} ({best[1]}/{len(a) + len(b)} right) | in use {CONFIDENT_MIN[mode]:.2f}"
+            f" | fewest errors {fewest}/{len(a) + len(b)} at {tied[0]:.2f}..{tied[-1]:.2f}"
+            f" | in use {CONFIDENT_MIN[mode]:.2f}: {miss} turned away, {accept} answered"
         )
 
 

@@ -1,4 +1,7 @@
-"""The dense index: one normalised embedding per kb passage in a FAISS inner-product index, plus a manifest.
+"""The dense index: normalised embeddings of every kb entry in a FAISS inner-product index, plus a manifest.
+
+Each entry is embedded in two views: its passage (title and body) and its names (title and aliases, or the FAQ
+question, or the claim). Short questions ("what's backprop") match the names; described problems match the passage.
 
 `index/manifest.json` records what the vectors were made from (kb content hash, model identity, dimension, count,
 per-passage text hashes, library versions). An index whose manifest disagrees with the kb or the model is stale and
@@ -25,7 +28,7 @@ from kb import KnowledgeBase, Topic
 from qa.embed import Embedder
 from qa.errors import IndexStoreError
 
-FORMAT = 1
+FORMAT = 2  # 2: a names view beside the passage view
 MANIFEST = "manifest.json"
 VECTORS = "passages.faiss"
 
@@ -35,8 +38,16 @@ def text_hash(text: str) -> str:
 
 
 def passage_text(t: Topic) -> str:
-    """What is embedded for an entry: its title (question, claim) and its body."""
+    """The passage view of an entry: its title (question, claim) and its body."""
     return t.text
+
+
+def names_text(t: Topic) -> str:
+    """The names view of an entry: its title with its aliases, e.g. "Backpropagation (backprop, chain rule)"."""
+    return f"{t.title} ({', '.join(t.aliases)})" if t.aliases else t.title
+
+
+VIEWS = {"passage": passage_text, "names": names_text}
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,15 @@ class DenseIndex:
     """Exact inner-product search (`faiss.IndexFlatIP`) over a few hundred passages: no approximation needed."""
 
     def __init__(self, ids: Sequence[str], vectors: np.ndarray, manifest: dict[str, Any]) -> None:
+        """`vectors` holds one block of `len(ids)` rows per view in `manifest["views"]` (the passage view alone when
+        it names none), in `ids` order within each block."""
         import faiss
 
-        if len(ids) != vectors.shape[0]:
-            raise IndexStoreError(f"index holds {vectors.shape[0]} vectors for {len(ids)} passages")
+        self.views: list[str] = list(manifest.get("views", ["passage"]))
+        if len(ids) * len(self.views) != vectors.shape[0]:
+            raise IndexStoreError(
+                f"index holds {vectors.shape[0]} vectors for {len(ids)} passages in {len(self.views)} view(s)"
+            )
         self.ids = list(ids)
         self.manifest = manifest
         self._index = faiss.IndexFlatIP(int(vectors.shape[1]))
@@ -69,29 +85,35 @@ class DenseIndex:
         return self._index.reconstruct_n(0, self._index.ntotal)
 
     def search(self, query: np.ndarray, k: int | None = None) -> list[Hit]:
-        """The `k` nearest passages to one query vector (all of them by default), best first."""
+        """The `k` nearest passages to one query vector (all of them by default), best first, by the passage view."""
         return self.batchsearch(query.reshape(1, -1), k)[0]
 
     def batchsearch(self, queries: np.ndarray, k: int | None = None) -> list[list[Hit]]:
-        k = len(self.ids) if k is None else min(k, len(self.ids))
-        scores, idx = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        n = len(self.ids)
+        k = n if k is None else min(k, n)
+        scores, idx = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), self._index.ntotal)
+        # Rows of other views come in the same ranking; keep the passage view's (the first block) and stop at k.
         return [
-            [Hit(self.ids[i], float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
+            [Hit(self.ids[i], float(s)) for s, i in zip(row_s, row_i, strict=True) if 0 <= i < n][:k]
             for row_s, row_i in zip(scores, idx, strict=True)
         ]
 
-    def all_scores(self, query: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query to every passage, in `ids` order."""
-        scores = np.empty(len(self.ids), dtype=np.float32)
-        for hit_score, i in zip(*(a[0] for a in self._index.search(query.reshape(1, -1), len(self.ids))), strict=True):
-            scores[i] = hit_score
-        return scores
+    def view_scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query to every entry in every view: shape (views, entries), `ids` order."""
+        scores = np.empty(self._index.ntotal, dtype=np.float32)
+        found, rows = self._index.search(query.reshape(1, -1), self._index.ntotal)
+        scores[rows[0]] = found[0]
+        return scores.reshape(len(self.views), len(self.ids))
+
+    def all_scores(self, query: np.ndarray, view: str = "passage") -> np.ndarray:
+        """Cosine similarity of the query to every entry in one view, in `ids` order."""
+        return self.view_scores(query)[self.views.index(view)]
 
     # --- building, saving, loading ---
     @classmethod
     def build(cls, kb: KnowledgeBase, embedder: Embedder, previous: DenseIndex | None = None) -> DenseIndex:
         """Embed every passage of `kb`, reusing `previous` vectors whose text and model are unchanged."""
-        texts = [passage_text(t) for t in kb.entries]
+        texts = [view(t) for view in VIEWS.values() for t in kb.entries]  # one block per view
         hashes = [text_hash(x) for x in texts]
         vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
         todo = list(range(len(texts)))
@@ -118,7 +140,8 @@ class DenseIndex:
             "model": embedder.model_id,
             "encoder": embedder.backend,
             "dim": embedder.dim,
-            "count": len(texts),
+            "count": len(kb.entries),
+            "views": list(VIEWS),
             "ids": [t.id for t in kb.entries],
             "text_hashes": hashes,
             "embedded": len(todo),
@@ -171,7 +194,7 @@ class DenseIndex:
             raise
         except Exception as e:  # noqa: BLE001 - any parse failure means the same thing: rebuild
             raise IndexStoreError(f"{folder}: unreadable index ({type(e).__name__}: {e})") from None
-        if vectors.shape != (manifest.get("count"), manifest.get("dim")):
+        if vectors.shape != (manifest.get("count", 0) * len(manifest.get("views", ["passage"])), manifest.get("dim")):
             raise IndexStoreError(f"{folder}: index shape {vectors.shape} disagrees with its manifest")
         return cls(manifest["ids"], vectors, manifest)
 
@@ -183,6 +206,8 @@ class DenseIndex:
             return "the knowledge base changed"
         if self.ids != [t.id for t in kb.entries]:
             return "the passages changed"
+        if self.views != list(VIEWS):
+            return f"built with views {self.views}, now {list(VIEWS)}"
         return None
 
 

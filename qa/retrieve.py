@@ -18,7 +18,8 @@ from qa.lexical import Lexical
 from qa.settings import RetrieverName
 
 # Fusion constants, chosen on the dev set and the questions in tests/ (see bench/run.py for the figures):
-W_DENSE = 1.0  # cosine of question and passage, 0..1 in practice
+W_DENSE = 1.0  # cosine of question and entry, 0..1 in practice: a blend of its two views
+W_NAMES = 0.25  # the names view's share of that cosine (the passage view has the rest)
 W_LEXICAL = 0.35  # BM25 squashed to 0..1 by s / (s + BM25_HALF)
 BM25_HALF = 6.0  # the BM25 score that counts as half a full lexical match
 LIFT_SELF = 0.35  # a concept the question names lifts its own passage by this much times its specificity
@@ -91,7 +92,12 @@ class Retriever:
         top_dense = top_lex = 0.0
         if self.mode in ("hybrid", "dense"):
             assert self._embedder is not None and self._dense is not None  # checked in __init__
-            cos = self._dense.all_scores(self._embedder.encode([query])[0])
+            by_view = dict(
+                zip(self._dense.views, self._dense.view_scores(self._embedder.encode([query])[0]), strict=True)
+            )
+            cos = by_view["passage"]
+            if "names" in by_view:
+                cos = (1 - W_NAMES) * cos + W_NAMES * by_view["names"]
             top_dense = float(cos.max())
             scores += W_DENSE * cos if self.mode == "hybrid" else cos
         if self.mode in ("hybrid", "bm25"):

@@ -32,10 +32,16 @@ def test_own_learner_questions_are_answered(bot: Assistant) -> None:
     assert report["metrics"]["all"]["value"] >= 0.9, report["failures"]
 
 
-def test_held_out_learner_questions_are_answered(bot: Assistant) -> None:
-    """90 questions written apart from the engine's tuning (see tests/heldout.jsonl); 0.944 when written."""
-    report = evaluate(bot, load_cases(HELDOUT))
-    assert report["metrics"]["all"]["value"] >= 0.9, report["failures"]
+@pytest.mark.parametrize(
+    "name, floor",
+    [
+        ("heldout.jsonl", 0.93),  # 90 questions written without sight of the engine; 0.967 now
+        ("heldout2.jsonl", 0.8),  # 80 more, learners describing problems rather than naming topics; 0.838 now
+    ],
+)
+def test_held_out_learner_questions_are_answered(bot: Assistant, name: str, floor: float) -> None:
+    report = evaluate(bot, load_cases(Path(__file__).resolve().parent / name))
+    assert report["metrics"]["all"]["value"] >= floor, report["failures"]
 
 
 def test_hybrid_beats_each_retriever_alone_on_mrr(bot: Assistant, index_dir: Path) -> None:

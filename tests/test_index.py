@@ -11,7 +11,7 @@ import pytest
 
 from kb import load_kb
 from qa.embed import Embedder
-from qa.index import MANIFEST, VECTORS, DenseIndex, open_index
+from qa.index import MANIFEST, VECTORS, DenseIndex, names_text, open_index, passage_text
 from tests.conftest import MINI_KB
 
 
@@ -57,6 +57,21 @@ def test_build_writes_vectors_and_a_manifest(index_dir: Path, embedder: Embedder
     assert np.allclose(again.vectors(), index.vectors())
 
 
+def test_each_entry_is_embedded_as_a_passage_and_by_its_names(index_dir: Path, embedder: Embedder, mini: Path) -> None:
+    kb = load_kb(mini)
+    index, _ = open_index(index_dir, kb, embedder)
+    assert index.views == ["passage", "names"] and len(index.vectors()) == 2 * len(kb.entries)
+    q = embedder.encode(["backprop"])[0]
+    scores = index.view_scores(q)
+    assert scores.shape == (2, len(kb.entries))
+    expect = (
+        embedder.encode([passage_text(t) for t in kb.entries]) @ q,
+        embedder.encode([names_text(t) for t in kb.entries]) @ q,
+    )
+    assert np.allclose(scores, np.stack(expect), atol=1e-5)
+    assert np.allclose(index.all_scores(q), expect[0], atol=1e-5)
+
+
 def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embedder: Embedder, mini: Path) -> None:
     open_index(index_dir, load_kb(mini), embedder)
     f = mini / "concepts.yaml"
@@ -64,7 +79,8 @@ def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embe
     kb = load_kb(mini)
     index, status = open_index(index_dir, kb, embedder)
     assert status == "built (the knowledge base changed)"
-    assert (index.manifest["embedded"], index.manifest["reused"]) == (1, 6)
+    # The changed passage is embedded again; the other six passages and all seven names views are reused.
+    assert (index.manifest["embedded"], index.manifest["reused"]) == (1, 13)
     fresh = DenseIndex.build(kb, embedder)
     assert np.allclose(index.vectors(), fresh.vectors(), atol=1e-5)
 
