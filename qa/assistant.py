@@ -44,6 +44,7 @@ class Assistant:
         self.names = NameIndex(kb.entries)
         self.index_status = "not loaded"
         self._retriever: Retriever | None = None
+        self._starts: list[Topic] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -263,17 +264,24 @@ class Assistant:
         )
 
     def starting_points(self, n: int = 4) -> list[Topic]:
-        """A few topics worth suggesting to anyone: per category, the concept that unlocks the most."""
-        pg = kbase.prerequisite_graph(self.kb.graph)
-        best: dict[str, tuple[int, Topic]] = {}
-        import networkx as nx
+        """A few topics worth suggesting to anyone: those that unlock the most for what they need first (so
+        foundations win), at most two from one category."""
+        if self._starts is None:
+            import networkx as nx
 
-        for t in self.kb.of_kind("concept"):
-            reach = len(nx.descendants(pg, t.id))
-            if t.category and (t.category not in best or reach > best[t.category][0]):
-                best[t.category] = (reach, t)
-        ranked = sorted(best.values(), key=lambda rt: -rt[0])
-        return [t for _, t in ranked[:n]]
+            pg = kbase.prerequisite_graph(self.kb.graph)
+            worth = {
+                t.id: len(nx.descendants(pg, t.id)) / (1 + len(nx.ancestors(pg, t.id)))
+                for t in self.kb.of_kind("concept")
+            }
+            per_category: dict[str, int] = {}
+            self._starts = []
+            for i in sorted(worth, key=lambda i: (-worth[i], i)):
+                t = self.kb[i]
+                if per_category.get(t.category, 0) < 2:
+                    per_category[t.category] = per_category.get(t.category, 0) + 1
+                    self._starts.append(t)
+        return self._starts[:n]
 
 
 def _check_question(question: object) -> str:

@@ -52,7 +52,13 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
                 continue  # a topic renamed since the browser stored it: drop it quietly
         return out
 
-    def view(topic_id: str | None, known: list[str], before: list[dict[str, str]], after: list[dict[str, str]]):
+    def view(
+        topic_id: str | None,
+        known: list[str],
+        before: list[dict[str, str]],
+        after: list[dict[str, str]],
+        after_label: str = "**Learn next:**",
+    ):
         picture = path_svg(bot.kb, topic_id, known) if topic_id else PATH_HINT
         before_updates = [
             gr.update(value=before[i]["title"], visible=True) if i < len(before) else gr.update(visible=False)
@@ -62,7 +68,7 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
             gr.update(value=after[i]["title"], visible=True) if i < len(after) else gr.update(visible=False)
             for i in range(SLOTS)
         ]
-        labels = [gr.update(visible=bool(before)), gr.update(visible=bool(after))]
+        labels = [gr.update(visible=bool(before)), gr.update(value=after_label, visible=bool(after))]
         return [picture, *labels, *before_updates, *next_updates]
 
     def respond(message: str, chat: list[dict[str, Any]], asked: list[str], known_titles: list[str] | None):
@@ -83,6 +89,9 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
             {"role": "user", "content": html.escape(message)},  # shown as typed: as text, never as markup
             {"role": "assistant", "content": ans.answer},
         ]
+        if not ans.confident:  # nothing to build on: offer places to start, as buttons
+            starts = [t.ref() for t in bot.starting_points() if t.id not in known]
+            return [chat, "", [*asked, message], None, *view(None, known, [], starts, "**Start with:**")]
         return [chat, "", [*asked, message], topic_id, *view(topic_id, known, before, ans.next_topics)]
 
     def ask_about(title: str, chat: list[dict[str, Any]], asked: list[str], known_titles: list[str] | None):

@@ -104,6 +104,10 @@ def test_markup_in_a_question_is_shown_as_text_and_runs_nothing(page, server: st
     assert XSS in shown
     assert page.locator("#chat img[src=x]").count() == 0
     assert page.evaluate("window.__pwned") is None
+    # Out of scope: no learning path, but places to start as buttons.
+    assert page.locator("#next-row .topic-label:visible").first.inner_text().strip() == "Start with:"
+    assert page.locator(".next-btn:visible").count() > 0
+    assert page.locator(".before-btn:visible").count() == 0
     page.screenshot(path=str(artifacts / "chat-markup-as-text.png"), full_page=True)
 
 
