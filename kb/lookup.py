@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import Stemmer
 from rapidfuzz import fuzz, process
 
 from kb.errors import UnknownTopicError
@@ -15,6 +16,7 @@ from kb.names import compact, normalize
 # "nueral netwrks" (89) against near-misses between real names ("regression" vs "regularisation": 67).
 RESOLVE_MIN = 85  # a typed reference resolves to its best fuzzy match at or above this
 MENTION_MIN = 88  # a word run in a question counts as naming a concept at or above this
+STEMMED_SCORE = 95.0  # a run of 2+ words that names a concept once both are stemmed ("unit tests" ~ "unit testing")
 MENTION_FUZZY_MIN_CHARS = 6  # shorter runs match exactly or not at all ("svm" must not fuzz into "sql")
 MAX_NAME_WORDS = 7
 SUGGESTIONS = 5
@@ -56,6 +58,10 @@ class NameIndex:
                 if t.kind == "concept":
                     self._concept_names.setdefault(key, t.id)
                     choices.append((normalize(name), t.id))
+        # The same names stemmed, so "unit tests" meets "unit testing" and "regularizing" meets "regularization".
+        self._stemmed_names: dict[str, str] = {}
+        for name, topic_id in choices:
+            self._stemmed_names.setdefault(_stem_key(name.split()), topic_id)
         self._choices = [c for c, _ in choices]
         self._owners = [i for _, i in choices]
         self._compact_keys = list(self._concept_names)
@@ -109,7 +115,7 @@ class NameIndex:
         tokens = normalize(text).split()
         taken = [False] * len(tokens)
         found: list[Mention] = []
-        for fuzzy in (False, True):
+        for how in ("exact", "stemmed", "fuzzy"):
             for n in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
                 for i in range(len(tokens) - n + 1):
                     if any(taken[i : i + n]):
@@ -118,9 +124,11 @@ class NameIndex:
                     if n == 1 and words[0] in _STOP:
                         continue
                     key = "".join(words)
-                    if not fuzzy:
+                    if how == "exact":
                         hit, score = self._concept_names.get(key), 100.0
-                    elif len(key) >= MENTION_FUZZY_MIN_CHARS and n <= 3:
+                    elif how == "stemmed" and n >= 2:  # one stemmed word is too loose: "explain" ~ "explainability"
+                        hit, score = self._stemmed_names.get(_stem_key(words)), STEMMED_SCORE
+                    elif how == "fuzzy" and len(key) >= MENTION_FUZZY_MIN_CHARS and n <= 3:
                         match = process.extractOne(key, self._compact_keys, scorer=fuzz.ratio, score_cutoff=MENTION_MIN)
                         hit, score = (self._concept_names[match[0]], match[1]) if match else (None, 0.0)
                     else:
@@ -130,3 +138,10 @@ class NameIndex:
                         taken[i : i + n] = [True] * n
         found.sort(key=lambda m: m.start)
         return found
+
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def _stem_key(words: Sequence[str]) -> str:
+    return "".join(_STEMMER.stemWords(list(words)))

@@ -109,3 +109,9 @@ def test_mentions_find_names_in_a_question_longest_first(names: NameIndex) -> No
     assert [m.id for m in found] == ["models", "ensembles", "algebra"]
     assert found[1].score < 100  # the typo matched fuzzily
     assert names.mentions("What is the best pizza topping?") == []
+
+
+def test_mentions_forgive_inflections_of_names_of_two_words_or_more(names: NameIndex) -> None:
+    found = names.mentions("is programming basic enough, or does an ML model need more?")
+    assert [(m.id, m.score) for m in found] == [("coding", 95.0), ("models", 95.0)]
+    assert [m.id for m in names.mentions("How do I code this?")] == []  # one word is never stemmed: too loose
