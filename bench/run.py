@@ -61,16 +61,24 @@ def questions() -> list[str]:
 
 def bench_eval(index_dir: Path) -> None:
     section("retrieval quality, three retrievers: dev set, tests/questions.jsonl, heldout.jsonl, heldout2.jsonl")
+    bots = {mode: Assistant.load(index_dir=index_dir, retriever=mode) for mode in ("hybrid", "dense", "bm25")}
+    pooled: dict[str, list[tuple[float, int]]] = {mode: [] for mode in bots}
     for name, path in SETS:
         cases = load_cases(path)
         mrr = {}
-        for mode in ("hybrid", "dense", "bm25"):
-            bot = Assistant.load(index_dir=index_dir, retriever=mode)
+        for mode, bot in bots.items():
             report = evaluate(bot, cases)
             mrr[mode] = report["metrics"]["MRR"]["value"]
+            pooled[mode].append((mrr[mode], report["metrics"]["MRR"]["n"]))
             print(f"-- {name} / {mode}")
             print(format_report(report, verbose=(mode == "hybrid")))
         print(f"-- {name}: hybrid MRR {mrr['hybrid']:.3f} vs dense {mrr['dense']:.3f} vs bm25 {mrr['bm25']:.3f}")
+    overall = {m: sum(v * n for v, n in xs) / sum(n for _, n in xs) for m, xs in pooled.items()}
+    n = sum(n for _, n in pooled["hybrid"])
+    print(
+        f"-- all four sets ({n} 'top' questions): hybrid MRR {overall['hybrid']:.3f} vs dense {overall['dense']:.3f}"
+        f" vs bm25 {overall['bm25']:.3f}"
+    )
 
 
 def top_score(bot: Assistant, q: str) -> float:
