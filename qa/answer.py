@@ -126,3 +126,28 @@ def out_of_scope(suggestions: Sequence[Topic]) -> str:
         + ", ".join(f"**{t.title}**" for t in suggestions)
         + "."
     )
+
+
+def greeting(kind: str, suggestions: Sequence[Topic]) -> str:
+    """The reply to small talk ("hello", "thanks", "bye"): no search, just what the assistant is for."""
+    opening = {
+        "hello": "Hi! I answer questions about the road to machine-learning engineering",
+        "thanks": "Glad it helped. Ask me more about the road to machine-learning engineering",
+        "bye": "Good luck with your learning! Come back any time with questions about the road to ML engineering",
+    }[kind]
+    return (
+        f"{opening}: what a topic is, what to learn before it, what comes after it, and a learning path to it from "
+        "what you know. Try one of " + ", ".join(f"**{t.title}**" for t in suggestions) + "."
+    )
+
+
+def needs_topic(intent: str, suggestions: Sequence[Topic]) -> str:
+    """The reply to "what next?" with nothing said before it: which topic is meant?"""
+    ask = {
+        "prerequisites": 'what to learn before a topic, name it: "What should I learn before CNNs?"',
+        "next_topics": 'what comes next, tell me what you have learned: "What comes after Python?"',
+        "learning_path": 'a learning path, name where you want to get: "How do I get to deep learning?"',
+    }[intent]
+    return (
+        f"To say {ask}. If you are just starting, begin with " + ", ".join(f"**{t.title}**" for t in suggestions) + "."
+    )

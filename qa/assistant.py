@@ -9,9 +9,9 @@ from pathlib import Path
 
 import kb as kbase
 from kb import KnowledgeBase, Mention, NameIndex, Topic, UnknownTopicError
-from qa.answer import Answer, compose, out_of_scope
+from qa.answer import Answer, compose, greeting, needs_topic, out_of_scope
 from qa.errors import BadQuestionError
-from qa.intent import GRAPH_INTENTS, Parsed, parse, pick_target
+from qa.intent import GRAPH_INTENTS, Parsed, parse, pick_target, small_talk
 from qa.retrieve import Passage, Ranking, Retriever
 from qa.settings import RetrieverName, Settings, check_retriever
 
@@ -149,6 +149,9 @@ class Assistant:
         topics the learner already knows (skipped in paths and suggestions)."""
         question = _check_question(question)
         history = _check_history(history)
+        chat = small_talk(question)
+        if chat is not None:
+            return self._unanswered(question, "out_of_scope", greeting(chat, self.starting_points()))
         retriever = self.retriever
         parsed = parse(question, self.names)
         known_ids = list(dict.fromkeys([*self._ids(known), *parsed.known]))
@@ -164,6 +167,9 @@ class Assistant:
             if target is not None:
                 query = f"{question} ({self.kb[target].title})"
                 mentions.append(Mention(target, self.kb[target].title, -1, -1, 100.0))
+        if intent in GRAPH_INTENTS and target is None and not parsed.mentions:
+            # "what next?" with nothing before it: the graph needs a topic, and a search would only guess one.
+            return self._unanswered(question, intent, needs_topic(intent, self.starting_points()))
         ranking = retriever.search(query, mentions, k=self.settings.top_k)
         confident = self._confident(ranking) or (intent in GRAPH_INTENTS and target is not None)
         if not confident:
@@ -254,13 +260,12 @@ class Assistant:
         )
 
     def _out_of_scope(self, question: str, passages: list[Passage]) -> Answer:
+        return self._unanswered(question, "out_of_scope", out_of_scope(self.starting_points()), passages)
+
+    def _unanswered(self, question: str, intent: str, text: str, passages: Sequence[Passage] = ()) -> Answer:
+        """An answer the kb does not back (confident is False): out of scope, small talk, or a topic to name."""
         return Answer(
-            question=question,
-            intent="out_of_scope",
-            confident=False,
-            answer=out_of_scope(self.starting_points()),
-            topic=None,
-            passages=passages,
+            question=question, intent=intent, confident=False, answer=text, topic=None, passages=list(passages)
         )
 
     def starting_points(self, n: int = 4) -> list[Topic]:

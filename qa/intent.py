@@ -52,6 +52,29 @@ _BELIEF = re.compile(
 )
 
 
+# Small talk that is not a question about the roadmap: answered with what the assistant does, never searched.
+_SMALL_TALK = re.compile(
+    r"^\W*(hi|hello|hey|hiya|yo|good (morning|afternoon|evening)|thanks?( you)?|thank you( so much)?|thx|ty|cheers|"
+    r"ok(ay)?|cool|great|nice|bye|goodbye)( there| a lot| very much)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def small_talk(question: str) -> str | None:
+    """ "hello", "thanks" or "bye" for small talk ("hi", "Thanks a lot!", "ok"), else None: nothing to look up.
+
+    >>> small_talk("Thanks a lot!"), small_talk("hey"), small_talk("hi, what is a CNN?")
+    ('thanks', 'hello', None)
+    """
+    m = _SMALL_TALK.match(question)
+    if not m:
+        return None
+    word = m.group(1).lower()
+    if word.startswith(("thank", "thx", "ty", "cheers")):
+        return "thanks"
+    return "bye" if "bye" in word else "hello"
+
+
 @dataclass(frozen=True)
 class Parsed:
     """A question's graph intent (None when it asks for an explanation), the concepts it names, and what it

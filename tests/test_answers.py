@@ -177,3 +177,28 @@ def test_bad_questions_raise_one_clear_error(bot: Assistant, question: str, hist
 def test_unknown_retriever_names_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="retriever must be one of hybrid, dense, bm25"):
         Assistant.load(retriever="magic", lazy=True)
+
+
+@pytest.mark.parametrize(
+    "question, opening", [("hi", "Hi!"), ("Thanks a lot!", "Glad it helped"), ("bye", "Good luck")]
+)
+def test_small_talk_gets_a_friendly_reply_not_a_search(bot: Assistant, question: str, opening: str) -> None:
+    ans = bot.ask(question)
+    assert ans.answer.startswith(opening) and "**Python**" in ans.answer
+    assert ans.confident is False and ans.passages == [] and ans.topic is None
+
+
+@pytest.mark.parametrize(
+    "question, intent, example",
+    [
+        ("what next?", "next_topics", "What comes after Python?"),
+        ("what do I need to learn before it?", "prerequisites", "What should I learn before CNNs?"),
+    ],
+)
+def test_a_graph_question_without_a_topic_asks_for_one(
+    bot: Assistant, question: str, intent: str, example: str
+) -> None:
+    ans = bot.ask(question)  # no history: "it" and "next" point at nothing
+    assert ans.intent == intent and ans.confident is False and ans.topic is None
+    assert example in ans.answer
+    assert bot.ask(question, history=["What is Docker?"]).topic["id"] == "docker"  # type: ignore[index]
