@@ -191,3 +191,24 @@ def test_widget_shows_markup_as_text(page, host_site: str, artifacts: Path) -> N
     assert page.locator("#roadmap-qa-widget img").count() == 0
     assert page.evaluate("window.__pwned") is None
     page.screenshot(path=str(artifacts / "widget-markup-as-text.png"))
+
+
+def test_widget_options_title_side_and_open_at_start(page, host_site: str, tmp_path: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    """data-title, data-position="left" and data-open="true" change what the one tag shows; follow-ups carry history."""
+    html = (tmp_path / "index.html").read_text()  # the host page the fixture serves, with this server's tag
+    tag = 'data-title="Ask the ML roadmap" data-position="right" data-open="false"'
+    assert tag in html
+    (tmp_path / "left.html").write_text(
+        html.replace(tag, 'data-title="Study buddy" data-position="left" data-open="true"')
+    )
+    page.goto(host_site.replace("index.html", "left.html"))
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()  # open without a click
+    assert page.locator("#roadmap-qa-widget .title").inner_text() == "Study buddy"
+    box = page.locator("#roadmap-qa-widget .launcher").bounding_box()
+    assert box is not None and box["x"] < page.viewport_size["width"] / 2  # type: ignore[index]
+    for n, question in enumerate(("What is Docker?", "and what comes after that?")):
+        page.fill("#roadmap-qa-widget input", question)
+        page.press("#roadmap-qa-widget input", "Enter")
+        page.locator("#roadmap-qa-widget .msg.bot").nth(n).wait_for(timeout=30_000)
+    assert "Kubernetes" in page.locator("#roadmap-qa-widget .msg.bot").nth(1).inner_text()  # it was about Docker
+    page.screenshot(path=str(artifacts / "widget-left-open.png"))
