@@ -20,7 +20,8 @@ _PATH = re.compile(
     re.IGNORECASE,
 )
 _PREREQ = re.compile(
-    r"\b(before|prerequisites?|prereqs?|pre-requisites?|first|beforehand|required (for|to)|requirements? (for|of)|"
+    r"\b(before|prerequisites?|prereqs?|pre-requisites?|(learn|know|study|understand|master|need|cover)\w*( \w+){0,3} first|"
+    r"beforehand|required (for|to)|requirements? (for|of)|"
     r"foundations? (for|of)|need(ed)? for|necessary (for|to)|ready (for|to)|depends? on|"
     r"what (do|should|must) i (need to )?(know|learn|study) (for|to (learn|study|understand|start|tackle)))\b",
     re.IGNORECASE,
