@@ -167,10 +167,13 @@ class Assistant:
             if target is not None:
                 query = f"{question} ({self.kb[target].title})"
                 mentions.append(Mention(target, self.kb[target].title, -1, -1, 100.0))
+        if intent in GRAPH_INTENTS and target is None and parsed.refers_back and not parsed.mentions:
+            # "what comes after that?" with nothing before it: a search would only guess what "that" is; ask.
+            return self._unanswered(question, intent, needs_topic(intent, self.starting_points()))
         ranking = retriever.search(query, mentions, k=self.settings.top_k)
         confident = self._confident(ranking) or (intent in GRAPH_INTENTS and target is not None)
         if not confident and intent in GRAPH_INTENTS and target is None:
-            # "what next?" with nothing before it and nothing found: the graph needs a topic; ask which.
+            # A graph question whose topic neither the question, the history nor the search makes out: ask which.
             return self._unanswered(question, intent, needs_topic(intent, self.starting_points()), ranking.passages)
         if not confident:
             return self._out_of_scope(question, ranking.passages)
