@@ -118,13 +118,15 @@ def compose(
     return "\n\n".join(parts)
 
 
+def _bold_titles(topics: Sequence[Topic]) -> str:
+    return ", ".join(f"**{t.title}**" for t in topics)
+
+
 def out_of_scope(suggestions: Sequence[Topic]) -> str:
     """The honest reply when the kb holds nothing that answers the question."""
     return (
         "I couldn't find that in the ML-engineer roadmap, so I won't guess. I can explain roadmap topics, say what "
-        "to learn before or after one, and plan a learning path. For example, ask about "
-        + ", ".join(f"**{t.title}**" for t in suggestions)
-        + "."
+        f"to learn before or after one, and plan a learning path. For example, ask about {_bold_titles(suggestions)}."
     )
 
 
@@ -137,7 +139,7 @@ def greeting(kind: str, suggestions: Sequence[Topic]) -> str:
     }[kind]
     return (
         f"{opening}: what a topic is, what to learn before it, what comes after it, and a learning path to it from "
-        "what you know. Try one of " + ", ".join(f"**{t.title}**" for t in suggestions) + "."
+        f"what you know. Try one of {_bold_titles(suggestions)}."
     )
 
 
@@ -148,6 +150,4 @@ def needs_topic(intent: str, suggestions: Sequence[Topic]) -> str:
         "next_topics": 'what comes next, tell me what you have learned: "What comes after Python?"',
         "learning_path": 'a learning path, name where you want to get: "How do I get to deep learning?"',
     }[intent]
-    return (
-        f"To say {ask}. If you are just starting, begin with " + ", ".join(f"**{t.title}**" for t in suggestions) + "."
-    )
+    return f"To say {ask}. If you are just starting, begin with {_bold_titles(suggestions)}."
