@@ -199,7 +199,6 @@ class Assistant:
         named = {m.id for m in parsed.mentions}
         top = max(score for _, score in ranking.unlifted.values())
         candidates = [(p, s) for p, s in ranking.unlifted.values() if p.kind == "misconception"]
-        candidates += [(p, 0.0) for p in ranking.passages if p.kind == "misconception" and p.id not in ranking.unlifted]
         for passage, score in candidates:
             close = score >= top - MISCONCEPTION_MARGIN
             about_named = named & set(self.kb[passage.id].about) and score >= BELIEF_SHARE * top
