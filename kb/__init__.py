@@ -9,10 +9,11 @@ from kb.errors import KbError, PrerequisiteCycleError, RoadmapError, UnknownTopi
 from kb.graph import learning_order, learning_path, next_topics, prerequisite_graph, prerequisites
 from kb.loader import CATEGORIES, DEFAULT_KB_DIR, KnowledgeBase, load_kb
 from kb.lookup import Mention, NameIndex
-from kb.model import KINDS, Kind, Topic
+from kb.model import KINDS, Background, Kind, Topic
 
 __all__ = [
     "CATEGORIES",
+    "Background",
     "DEFAULT_KB_DIR",
     "KINDS",
     "KbError",

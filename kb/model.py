@@ -26,6 +26,9 @@ class Topic:
     prerequisites: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     about: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()  # learner phrasings whose best answer is this entry
+    in_short: str | None = None  # concepts: one plain sentence
+    example: str | None = None  # concepts: a concrete worked example
     source: str = field(default="", compare=False)
 
     @property
@@ -50,7 +53,31 @@ class Topic:
                 "aliases": list(self.aliases),
                 "prerequisites": list(self.prerequisites),
                 "related": list(self.related),
+                "in_short": self.in_short,
+                "example": self.example,
             }
         else:
             d["about"] = list(self.about)
+        d["asks"] = list(self.asks)
         return d
+
+
+@dataclass(frozen=True)
+class Background:
+    """A learner background ("web developer", "data analyst"): the concepts such a learner usually knows."""
+
+    id: str
+    title: str
+    aliases: tuple[str, ...]
+    knows: tuple[str, ...]
+    source: str = field(default="", compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.title, *self.aliases)
+
+    def ref(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "aliases": list(self.aliases), "knows": list(self.knows)}

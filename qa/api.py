@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from kb import KbError, RoadmapError, UnknownTopicError
-from qa.assistant import MAX_HISTORY, MAX_QUESTION_CHARS, Assistant
+from qa.assistant import Assistant
 from qa.errors import BadQuestionError
+from qa.limits import MAX_HISTORY, MAX_QUESTION_CHARS
 
 
 class AskBody(BaseModel):

@@ -10,8 +10,8 @@ from pathlib import Path
 import kb as kbase
 from kb import KnowledgeBase, Mention, NameIndex, Topic, UnknownTopicError
 from qa.answer import Answer, compose, greeting, needs_topic, out_of_scope
-from qa.errors import BadQuestionError
 from qa.intent import GRAPH_INTENTS, Parsed, parse, pick_target, small_talk
+from qa.limits import check_history, check_known, check_question, check_ref
 from qa.retrieve import Passage, Ranking, Retriever
 from qa.settings import RetrieverName, Settings, check_retriever
 
@@ -25,8 +25,6 @@ MISCONCEPTION_MARGIN = 0.12
 BELIEF_SHARE = 0.6  # ...or, when about a concept the question names, at least this share of the best score
 SOURCE_SHARE = 0.8  # passages scoring at least this share of the best one are cited as sources
 MAX_SOURCES = 3
-MAX_QUESTION_CHARS = 2000
-MAX_HISTORY = 20
 
 
 class Assistant:
@@ -112,9 +110,7 @@ class Assistant:
 
     def topic(self, ref: str) -> Topic:
         """The entry `ref` names: id, title or alias, any case, small typos forgiven. Raises `UnknownTopicError`."""
-        if not ref or not ref.strip():
-            raise UnknownTopicError(ref, reason="no topic given")
-        return self.kb[self.names.resolve(ref.strip())]
+        return self.kb[self.names.resolve(check_ref(ref))]
 
     def concept(self, ref: str) -> Topic:
         """Like `topic`, but only roadmap concepts; a FAQ or misconception ref suggests the concepts it is about."""
@@ -126,7 +122,7 @@ class Assistant:
         return t
 
     def _ids(self, refs: Iterable[str]) -> list[str]:
-        return [self.concept(r).id for r in refs if r and r.strip()]
+        return [self.concept(r).id for r in check_known(refs)]
 
     def prerequisites(self, ref: str, transitive: bool = False) -> list[Topic]:
         """What to learn before `ref`, earliest first: direct prerequisites, or all of them with `transitive`."""
@@ -147,8 +143,8 @@ class Assistant:
     def ask(self, question: str, history: Sequence[str] = (), known: Iterable[str] = ()) -> Answer:
         """Answer `question`; `history` holds the conversation's earlier user messages, oldest first; `known` lists
         topics the learner already knows (skipped in paths and suggestions)."""
-        question = _check_question(question)
-        history = _check_history(history)
+        question = check_question(question)
+        history = check_history(history)
         chat = small_talk(question)
         if chat is not None:
             return self._unanswered(question, "out_of_scope", greeting(chat, self.starting_points()))
@@ -289,22 +285,3 @@ class Assistant:
                     per_category[t.category] = per_category.get(t.category, 0) + 1
                     self._starts.append(t)
         return self._starts[:n]
-
-
-def _check_question(question: object) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise BadQuestionError("the question is empty: ask something about the ML-engineer roadmap")
-    question = " ".join(question.split())
-    if len(question) > MAX_QUESTION_CHARS:
-        raise BadQuestionError(f"the question is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
-    return question
-
-
-def _check_history(history: object) -> list[str]:
-    if history is None:
-        return []
-    if isinstance(history, str) or not isinstance(history, (list, tuple)):
-        raise BadQuestionError("history must be a list of earlier questions (strings), oldest first")
-    if not all(isinstance(h, str) for h in history):
-        raise BadQuestionError("history must be a list of earlier questions (strings), oldest first")
-    return [h for h in history if h.strip()][-MAX_HISTORY:]
