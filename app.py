@@ -8,6 +8,8 @@ Answering logic lives in `qa/`; this file only wires the pieces together.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -18,13 +20,32 @@ from fastapi.responses import FileResponse
 import qa
 from qa import Assistant, Settings
 from qa.api import create_api
-from qa.chat import CSS, build_chat
+from qa.chat import API_NAMES, CSS, build_chat
+from qa.guard import Guard
+from qa.limits import MAX_URL_CHARS
+from qa.pool import Pool
 
 WIDGET = Path(qa.__file__).resolve().parent / "static" / "widget.js"
 
 
+# uvicorn options for every server of this app (tests and bench too). SIGTERM or Ctrl-C: open connections (the
+# chat's event streams) get two seconds, then the server stops. h11 must read any URL the guard would judge.
+SERVER_OPTIONS: dict[str, object] = {"timeout_graceful_shutdown": 2, "h11_max_incomplete_event_size": MAX_URL_CHARS + 16384}
+
+
 def create_app(bot: Assistant, settings: Settings) -> FastAPI:
-    app = FastAPI(title="roadmap-qa", docs_url=None, redoc_url=None, openapi_url=None)
+    # Answers come from a bounded pool with a deadline (processes when `workers` > 1), never the event loop.
+    pool = Pool(bot, workers=settings.answer_workers, slots=settings.concurrency, deadline=settings.deadline)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pool.start()
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(title="roadmap-qa", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     origins = settings.origins or ["*"]
     app.add_middleware(
         CORSMiddleware,
@@ -40,15 +61,18 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
         response.headers.setdefault("Content-Security-Policy", f"frame-ancestors {ancestors}")
         return response
 
-    app.mount("/api", create_api(bot))
+    # Outermost: URL and body limits, closed upload routes and private events, before any routing or parsing.
+    app.add_middleware(Guard, public=API_NAMES)
+    app.mount("/api", create_api(bot, pool))
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:
         return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
-    demo = build_chat(bot, settings.concurrency)
+    demo = build_chat(bot, settings.concurrency, pool=pool)
     demo.queue(default_concurrency_limit=settings.concurrency)
     app.state.chat = demo
+    app.state.pool = pool
     return gr.mount_gradio_app(app, demo, path="/", mcp_server=settings.mcp, css=CSS, footer_links=["api"])
 
 
@@ -66,7 +90,13 @@ def serve(host: str | None = None, port: int | None = None, mcp: bool | None = N
         f"roadmap-qa: chat http://{settings.host}:{settings.port}/  API /api/docs  widget /widget.js"
         + ("  MCP /gradio_api/mcp/" if settings.mcp else "")
     )
-    uvicorn.run(create_app(bot, settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(bot, settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        **SERVER_OPTIONS,
+    )
 
 
 if __name__ == "__main__":

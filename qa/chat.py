@@ -15,6 +15,7 @@ import gradio as gr
 from kb import RoadmapError
 from qa.assistant import Assistant
 from qa.pathview import path_svg
+from qa.pool import Pool, Refusal, run_op
 
 SLOTS = 6  # topic buttons per row (before / next)
 EXAMPLES = [
@@ -37,11 +38,24 @@ CSS = """
   #chat { min-height: 320px; }
 }
 """
+API_NAMES = ("ask", "prerequisites", "learning_path")  # the Gradio endpoints callable by name (and MCP tools)
 PATH_HINT = "<p class='hint'>Ask about a topic to see its learning path here.</p>"
 
 
-def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
+def build_chat(bot: Assistant, concurrency: int = 8, pool: Pool | None = None) -> gr.Blocks:
     concept_titles = sorted(t.title for t in bot.entries("concept"))
+
+    def call(op: str, *args: Any) -> Any:
+        """A public API call through the server's pool; any refusal becomes a `gr.Error` in the words REST uses."""
+        try:
+            if pool is not None:
+                return pool.call_sync(op, *args)
+            kind, value = run_op(bot, op, args)
+            if kind == "refused":
+                raise Refusal(*value)
+            return value
+        except Refusal as e:
+            raise gr.Error(e.detail) from None
 
     def known_ids(titles: list[str] | None) -> list[str]:
         out = []
@@ -72,7 +86,7 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
         return [picture, *labels, *before_updates, *next_updates]
 
     def respond(message: str, chat: list[dict[str, Any]], asked: list[str], known_titles: list[str] | None):
-        message = (message or "").strip()
+        message = message.strip() if isinstance(message, str) else ""
         if not message:
             raise gr.Error("Type a question about the ML-engineer roadmap first.")
         known = known_ids(known_titles)
@@ -181,10 +195,7 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
             Returns:
                 The answer as JSON: intent, confident, answer (Markdown), topic, passages, prerequisites, next_topics.
             """
-            try:
-                return bot.ask(question, history=history or []).to_dict()
-            except RoadmapError as e:
-                raise gr.Error(str(e)) from None
+            return call("ask", question, [] if history is None else history, [])[0]
 
         def prerequisites(topic: str, transitive: bool = False) -> list[dict[str, str]]:
             """What to learn before a roadmap topic, earliest first.
@@ -196,10 +207,9 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
             Returns:
                 The prerequisite topics as {"id", "title"} objects, in learning order.
             """
-            try:
-                return [t.ref() for t in bot.prerequisites(topic, transitive=transitive)]
-            except RoadmapError as e:
-                raise gr.Error(str(e)) from None
+            if not isinstance(transitive, bool):
+                raise gr.Error("transitive must be true or false")
+            return call("prerequisites", topic, transitive)
 
         def learning_path(target: str, known: list[str] | None = None) -> list[dict[str, str]]:
             """Everything still to learn to reach a roadmap topic, each step after what it needs, ending with it.
@@ -211,10 +221,7 @@ def build_chat(bot: Assistant, concurrency: int = 8) -> gr.Blocks:
             Returns:
                 The topics to learn as {"id", "title"} objects, in order, ending with the target.
             """
-            try:
-                return [t.ref() for t in bot.learning_path(target, known=known or [])]
-            except RoadmapError as e:
-                raise gr.Error(str(e)) from None
+            return call("path", target, [] if known is None else known)
 
         gr.api(ask, api_name="ask", concurrency_limit=concurrency)
         gr.api(prerequisites, api_name="prerequisites", concurrency_limit=concurrency)

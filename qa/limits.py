@@ -15,7 +15,10 @@ MAX_HISTORY = 20  # earlier messages read back; a longer history keeps its newes
 MAX_HISTORY_ITEM_CHARS = 2000  # each earlier message, as long as a question may be
 MAX_KNOWN = 100  # topics the learner knows (the kb has under 200 concepts)
 MAX_REF_CHARS = 200  # a topic id, title or alias (the longest kb title is under 80)
-MAX_URL_CHARS = 8192  # the whole request line; enforced by the HTTP layer
+MAX_KNOWN_CHARS = 1000  # `known` as one comma-separated query parameter (GET); POST takes up to MAX_KNOWN refs
+# The path and query; enforced by the HTTP layer. Anything the OpenAPI document allows fits, percent-encoded: a
+# question of MAX_QUESTION_CHARS and MAX_KNOWN_CHARS of known topics, every character 4 UTF-8 bytes (12 URL chars).
+MAX_URL_CHARS = 48 * 1024
 MAX_BODY_BYTES = 128 * 1024  # a POST body (20 history items of 2,000 chars fit well within); 413 above
 
 

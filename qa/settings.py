@@ -37,6 +37,8 @@ class Settings:
     mcp: bool = False  # also serve the MCP tools at /gradio_api/mcp/
     embed_origins: str = "*"  # sites allowed to embed the chat and call the API: "*" or space-separated origins
     concurrency: int = 8  # chat requests answered at once per event (Gradio's default is 1)
+    workers: int = 0  # processes that answer, each with its own copy of the index; 0: one per core
+    deadline: float = 10.0  # seconds a request may wait and run before it is refused with 503
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -56,6 +58,16 @@ class Settings:
     def origins(self) -> list[str]:
         return self.embed_origins.split()
 
+    @property
+    def answer_workers(self) -> int:
+        """`workers`, with 0 resolved to the number of cores this process may use."""
+        if self.workers > 0:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:
+            return max(1, os.cpu_count() or 1)
+
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, bool):
@@ -64,6 +76,11 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
         if raw.lower() in {"0", "false", "no", "off"}:
             return False
         raise ValueError(f"ROADMAP_QA_{name.upper()} must be true or false (got {raw!r})")
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"ROADMAP_QA_{name.upper()} must be a number (got {raw!r})") from None
     if isinstance(default, int):
         try:
             return int(raw)

@@ -65,7 +65,10 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        from app import SERVER_OPTIONS
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **SERVER_OPTIONS)  # type: ignore[arg-type]
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
