@@ -100,7 +100,8 @@ class Embedder:
             import sys
 
             cmd = [sys.executable, "-m", "qa.embed", "export", str(self.model_dir), str(self._cache_dir)]
-            done = subprocess.run(cmd, capture_output=True, check=False)  # noqa: S603 - our own module
+            # The child ends with this thread's process (PR_SET_PDEATHSIG), also when the server is killed outright.
+            done = subprocess.run(cmd, capture_output=True, check=False, preexec_fn=die_with_parent)  # noqa: S603, PLW1509
             cached = _OnnxEncoder.load_cached(self, self._cache_dir) if done.returncode == 0 else None
             if isinstance(cached, _OnnxEncoder):
                 with self._lock:
@@ -258,6 +259,7 @@ class _OnnxEncoder:
             sample.get("token_type_ids", torch.zeros_like(sample["input_ids"])),
         )
         cache_dir.mkdir(parents=True, exist_ok=True)
+        sweep_temporary(cache_dir)
         fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.tmp")
         os.close(fd)
         try:
@@ -295,6 +297,40 @@ class _OnnxEncoder:
                 os.unlink(tmp)
 
 
+def encoder_ready(model: str | Path, cache_dir: Path) -> bool:
+    """True when `cache_dir` holds the verified ONNX copy of `model`, or records that none can be made: nothing
+    more will be exported, so other processes may load the encoder without starting an export of their own."""
+    probe = Embedder.__new__(Embedder)
+    probe.model_dir = Path(model) if model else packaged_model_dir()
+    probe.model_id = model_identity(probe.model_dir)
+    onnx_path, meta_path = _OnnxEncoder._paths(probe, Path(cache_dir))
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return meta.get("model") == probe.model_id and (meta.get("usable") is False or onnx_path.exists())
+
+
+def sweep_temporary(folder: Path, older_than: float = 600.0) -> None:
+    """Remove temporary files an export killed outright (SIGKILL, power loss) left behind; a live export's own
+    file is younger than `older_than` seconds and stays."""
+    import time
+
+    for tmp in folder.glob("tmp*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+
+
+def die_with_parent() -> None:
+    """In a child process: have Linux send SIGTERM when the parent ends (a no-op elsewhere)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _pipeline_meta(model_dir: Path) -> dict[str, Any]:
     """Pooling, normalisation and sequence length, read from the model folder's sentence-transformers config."""
     modules = json.loads((model_dir / "modules.json").read_text())
@@ -330,11 +366,16 @@ def _write_atomic(folder: Path, target: Path, data: bytes) -> None:
 
 def _main(argv: list[str]) -> int:
     """`python -m qa.embed export MODEL_DIR CACHE_DIR`: what `Embedder.export_in_background` runs."""
+    import signal
+    import sys
+
     if len(argv) != 3 or argv[0] != "export":
         print("usage: python -m qa.embed export MODEL_DIR CACHE_DIR")
         return 2
     with contextlib.suppress(OSError, AttributeError):
         os.nice(19)  # a background job: the process that is serving learners goes first
+    # SIGTERM (also the one sent when the parent dies) unwinds normally, so `finally` removes the temporary file.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     embedder = Embedder(argv[1], cache_dir=Path(argv[2]), export="now")
     return 0 if embedder.backend == "onnxruntime" else 1
 
