@@ -181,22 +181,27 @@ class DenseIndex:
 
         mpath, vpath = folder / MANIFEST, folder / VECTORS
         if not mpath.exists() or not vpath.exists():
-            raise IndexStoreError(f"{folder}: no index")
+            raise IndexStoreError("no index")
         try:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict) or not _complete(manifest):
+                raise IndexStoreError(f"{mpath.name}: incomplete manifest")
             if manifest.get("format") != FORMAT:
-                raise IndexStoreError(f"{mpath}: index format {manifest.get('format')}, expected {FORMAT}")
+                raise IndexStoreError(f"{mpath.name}: index format {manifest.get('format')}, expected {FORMAT}")
             if manifest.get("vectors_sha256") != _file_sha256(vpath):
-                raise IndexStoreError(f"{vpath}: does not match its manifest (interrupted write?)")
+                raise IndexStoreError(f"{vpath.name}: does not match its manifest (interrupted write?)")
             index = faiss.read_index(str(vpath))
             vectors = index.reconstruct_n(0, index.ntotal)
+            if vectors.shape[1:] != (manifest["dim"],) or len(manifest["ids"]) != manifest["count"]:
+                raise IndexStoreError(f"index shape {vectors.shape} disagrees with its manifest")
+            if len(manifest["text_hashes"]) != vectors.shape[0]:
+                raise IndexStoreError(f"{mpath.name}: text hashes disagree with the vectors")
+            return cls(manifest["ids"], vectors, manifest)  # checks the row count per view
         except IndexStoreError:
             raise
-        except Exception as e:  # noqa: BLE001 - any parse failure means the same thing: rebuild
-            raise IndexStoreError(f"{folder}: unreadable index ({type(e).__name__}: {e})") from None
-        if vectors.shape != (manifest.get("count", 0) * len(manifest.get("views", ["passage"])), manifest.get("dim")):
-            raise IndexStoreError(f"{folder}: index shape {vectors.shape} disagrees with its manifest")
-        return cls(manifest["ids"], vectors, manifest)
+        except Exception as e:  # noqa: BLE001 - any inconsistency means the same thing: rebuild
+            raise IndexStoreError(f"unreadable index ({type(e).__name__})") from None
+
 
     def stale_reason(self, kb: KnowledgeBase, embedder: Embedder) -> str | None:
         """Why this index no longer fits `kb` and `embedder`, or None when it does."""
@@ -227,6 +232,19 @@ def open_index(folder: Path, kb: KnowledgeBase, embedder: Embedder, force: bool 
     except OSError as e:
         raise IndexStoreError(f"{folder}: cannot write the index ({e.strerror})") from None
     return index, f"built ({reason})"
+
+
+# What a manifest must hold, with each value's type; anything less (a half-written or hand-edited file) is rebuilt.
+_MANIFEST_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "format": int, "model": str, "kb_hash": str, "dim": int, "count": int, "views": list, "ids": list,
+    "text_hashes": list, "vectors_sha256": str,
+}  # fmt: skip
+
+
+def _complete(manifest: dict[str, Any]) -> bool:
+    return all(isinstance(manifest.get(k), t) for k, t in _MANIFEST_FIELDS.items()) and all(
+        isinstance(x, str) for x in [*manifest["ids"], *manifest["views"], *manifest["text_hashes"]]
+    )
 
 
 def _file_sha256(path: Path) -> str:
