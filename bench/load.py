@@ -1,0 +1,132 @@
+"""Load on loopback: 32 clients, 2,000 requests, against 1 worker and N workers in the same run.
+
+Prints p50/p99 latency, throughput, errors, health latency while the longest allowed ask is in flight, and the RSS of
+the server and its workers before and after.  `python bench/load.py [--workers N] [--clients 32] [--requests 2000]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+QUESTIONS = [
+    "What is a CNN?", "What should I learn before deep learning?", "What comes after Docker?",
+    "I know Python and statistics, how do I get to random forests?", "Is ML engineering fully automated?",
+    "How tall is Mount Everest?", "wht is crossvalidation", "Which metrics can I use to evaluate a model?",
+]  # fmt: skip
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    p = psutil.Process(pid)
+    return sum(c.memory_info().rss for c in [p, *p.children(recursive=True)]) / 2**20
+
+
+def start(workers: int, port: int) -> subprocess.Popen:
+    env = dict(os.environ, ROADMAP_QA_WORKERS=str(workers), ROADMAP_QA_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            h = httpx.get(url + "/api/health", timeout=2).json()
+            if workers == 1 or h["answering"] != "threads":
+                return proc
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def load(url: str, clients: int, requests: int) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30) as c:
+            for j in range(i, requests, clients):
+                started = time.perf_counter()
+                r = c.get(url + "/api/ask", params={"q": QUESTIONS[j % len(QUESTIONS)]})
+                took = time.perf_counter() - started
+                with lock:
+                    latencies.append(took)
+                    errors += r.status_code != 200
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(clients)))
+    wall = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100)
+    return {"rps": requests / wall, "p50": q[49] * 1000, "p99": q[98] * 1000, "errors": errors}
+
+
+def health_during_slow(url: str) -> float:
+    """The worst health latency while eight of the longest conversations the limits allow are answered."""
+    from qa.limits import MAX_HISTORY, MAX_HISTORY_ITEM_CHARS, MAX_KNOWN
+
+    body = {"q": "and before that?", "history": [("What comes after " + "deep learning " * 200)[:MAX_HISTORY_ITEM_CHARS]] * MAX_HISTORY,
+            "known": ["python"] * MAX_KNOWN}  # fmt: skip
+    threads = [threading.Thread(target=lambda: httpx.post(url + "/api/ask", json=body, timeout=60)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    worst = 0.0
+    while any(t.is_alive() for t in threads):
+        s = time.perf_counter()
+        httpx.get(url + "/api/health", timeout=10)
+        worst = max(worst, time.perf_counter() - s)
+        time.sleep(0.02)
+    return worst * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--requests", type=int, default=2000)
+    args = ap.parse_args()
+    results = {}
+    for n, port in ((1, 7891), (args.workers, 7892)):
+        proc = start(n, port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            load(url, 8, 200)  # warm up
+            before = rss_mb(proc.pid)
+            r = load(url, args.clients, args.requests)
+            r["health_ms"] = health_during_slow(url)
+            r["rss_before"], r["rss_after"] = before, rss_mb(proc.pid)
+            results[n] = r
+            stopped = time.perf_counter()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+            r["sigterm_s"] = time.perf_counter() - stopped
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        print(
+            f"workers={n}: {r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}, "
+            f"health during slow asks {r['health_ms']:.0f} ms, RSS {r['rss_before']:.0f} -> {r['rss_after']:.0f} MB, "
+            f"SIGTERM to exit {r['sigterm_s']:.1f} s"
+        )
+    one, many = results[1], results[args.workers]
+    print(f"throughput {args.workers} workers / 1 worker: {many['rps'] / one['rps']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
