@@ -65,10 +65,10 @@ _SCHEMA: dict[Kind, dict[str, tuple[bool, str]]] = {
 BACKGROUNDS = "backgrounds"  # the section of learner backgrounds (not entries: they are not answers)
 _BACKGROUND_SCHEMA = {"id": (True, "str"), "title": (True, "str"), "aliases": (False, "list"), "knows": (True, "list")}
 # Learner phrasings ("asks") an entry needs at least; they train the ranker and are searched as their own view.
-MIN_ASKS: dict[Kind, int] = {"concept": 0, "faq": 0, "misconception": 0}  # TEMP while the asks are written
+MIN_ASKS: dict[Kind, int] = {"concept": 6, "faq": 4, "misconception": 4}
 MAX_ASK_CHARS = 300
 IN_SHORT_MAX_CHARS = 220  # one plain sentence
-MIN_RICH_SHARE = 0.0  # at least this share of concepts has both `in_short` and `example`
+MIN_RICH_SHARE = 0.9  # at least this share of concepts has both `in_short` and `example`
 # Which raw fields become Topic.title and Topic.summary.
 _TITLE_BODY: dict[Kind, tuple[str, str]] = {
     "concept": ("title", "summary"),
@@ -287,6 +287,19 @@ def _check_asks(asks: list[str], kind: Kind, file: str, label: str) -> None:
         seen.add(key)
 
 
+def _check_described(t: Topic) -> None:
+    """At most half of a concept's asks may name it: the rest describe a situation, task or symptom, which is how
+    learners who do not know the word yet ask."""
+    names = [f" {normalize(n)} " for n in (*t.names, t.id.replace("-", " ")) if normalize(n)]
+    naming = [a for a in t.asks if any(n in f" {normalize(a)} " for n in names)]
+    if len(naming) * 2 > len(t.asks):
+        raise KbError(
+            t.source,
+            t.id,
+            f"{len(naming)} of its {len(t.asks)} asks name it; at least half must describe a situation instead",
+        )
+
+
 def _check_rich(values: dict[str, Any], file: str, label: str) -> None:
     """A concept's `in_short` is one plain sentence; its `example` a few sentences."""
     short, example = values.get("in_short"), values.get("example")
@@ -332,6 +345,8 @@ def _check_whole(entries: list[Topic]) -> None:
             if other.id != t.id:
                 raise KbError(t.source, t.id, f"ask '{ask[:60]}' is also an ask of '{other.id}' ({other.source})")
     concepts = [t for t in entries if t.kind == "concept"]
+    for t in concepts:
+        _check_described(t)
     rich = sum(1 for t in concepts if t.in_short and t.example)
     if concepts and rich < MIN_RICH_SHARE * len(concepts):
         poor = next(t for t in concepts if not (t.in_short and t.example))

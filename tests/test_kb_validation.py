@@ -14,10 +14,23 @@ from tests.conftest import MINI_KB
 GOOD = "Long enough text for a passage about this topic, written in full sentences."
 
 
+def asks(id_: str, n: int = 6) -> str:
+    return "[" + ", ".join(f'"situation {i} of entry{id_}"' for i in range(n)) + "]"
+
+
 def concept(id_: str, **extra: object) -> str:
+    fields: dict[str, object] = {
+        "in_short": "A plain one-line version of this topic.",
+        "example": "A worked example with real numbers, long enough to count as one.",
+        "asks": asks(id_),
+    }
+    fields.update(extra)
     lines = [f"  - id: {id_}", f"    title: {id_.title()}", "    category: classical ML", f"    summary: {GOOD}"]
-    lines += [f"    {k}: {v}" for k, v in extra.items()]
+    lines += [f"    {k}: {v}" for k, v in fields.items() if v is not None]
     return "\n".join(lines)
+
+
+FAQ_ASKS = f"    asks: {asks('the faq', 4)}\n"
 
 
 BROKEN = {
@@ -34,7 +47,7 @@ BROKEN = {
     ),
     "unknown prerequisite": (f"concepts:\n{concept('a', prerequisites='[ghost]')}\n", "a", "unknown id 'ghost'"),
     "unknown about": (
-        f"concepts:\n{concept('a')}\nfaq:\n  - id: q\n    question: Why?\n    answer: {GOOD}\n    about: [nope]\n",
+        f"concepts:\n{concept('a')}\nfaq:\n  - id: q\n    question: Why?\n    answer: {GOOD}\n    about: [nope]\n{FAQ_ASKS}",
         "q",
         "'about' names unknown id 'nope'",
     ),
@@ -58,7 +71,7 @@ BROKEN = {
     "bad id": (f"concepts:\n{concept('Big Id')}\n", "Big Id", "lowercase slug"),
     "prerequisite is a faq": (
         f"concepts:\n{concept('a', prerequisites='[q]')}\nfaq:\n  - id: q\n    question: Why?\n    answer: {GOOD}\n"
-        "    about: [a]\n",
+        f"    about: [a]\n{FAQ_ASKS}",
         "a",
         "'q', a faq, not a concept",
     ),
@@ -68,6 +81,46 @@ BROKEN = {
         "at least one concept",
     ),
     "unknown section": (f"topics:\n{concept('a')}\n", None, "unknown section 'topics'"),
+    "too few asks": (f"concepts:\n{concept('a', asks=asks('a', 5))}\n", "a", "at least 6 learner phrasings (has 5)"),
+    "an ask twice in one entry": (
+        f"concepts:\n{concept('a', asks='[' + ', '.join(['one ask', 'one  ask'] + [f'ask {i} here' for i in range(5)]) + ']')}\n",
+        "a",
+        "listed twice",
+    ),
+    "an ask shared by two entries": (
+        f"concepts:\n{concept('a')}\n{concept('b', asks=asks('a'))}\n",
+        "b",
+        "is also an ask of 'a'",
+    ),
+    "asks that mostly name the concept": (
+        f"concepts:\n{concept('a', asks='[' + ', '.join(f'what is A take {i}' for i in range(6)) + ']')}\n",
+        "a",
+        "6 of its 6 asks name it",
+    ),
+    "a one-word ask": (f"concepts:\n{concept('a', asks='[' + ', '.join(['why'] + [f'ask {i} here' for i in range(5)]) + ']')}\n", "a", "one word"),
+    "in_short too long": (f"concepts:\n{concept('a', in_short='x' * 300)}\n", "a", "'in_short' must be one plain sentence"),
+    "concepts without in_short or example": (
+        f"concepts:\n{concept('a', in_short=None)}\n",
+        "a",
+        "have both 'in_short' and 'example'",
+    ),
+    "duplicate key": (
+        f"concepts:\n{concept('a')}\n    title: Again\n",
+        None,
+        "duplicate key 'title'",
+    ),
+    "empty file": ("# nothing here yet\n", None, "the file is empty"),
+    "background knows an unknown topic": (
+        f"concepts:\n{concept('a')}\nbackgrounds:\n  - id: web-dev\n    title: Web developer\n    knows: [ghost]\n",
+        "web-dev",
+        "'knows' names unknown id 'ghost'",
+    ),
+    "background names clash": (
+        f"concepts:\n{concept('a')}\nbackgrounds:\n  - id: web-dev\n    title: Web developer\n    knows: [a]\n"
+        "  - id: frontend\n    title: Frontend\n    aliases: [web developer]\n    knows: [a]\n",
+        "frontend",
+        "also used by 'web-dev'",
+    ),
 }
 
 
