@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import kb as kbase
 from kb import KnowledgeBase, Mention, NameIndex, Topic, UnknownTopicError
 from qa.answer import Answer, compose, greeting, needs_topic, out_of_scope
-from qa.intent import GRAPH_INTENTS, Parsed, parse, pick_target, small_talk
+from qa.errors import IndexStoreError
+from qa.features import Cues
+from qa.intent import GRAPH_INTENTS, parse, pick_target, small_talk
 from qa.limits import check_history, check_known, check_question, check_ref
 from qa.retrieve import Passage, Ranking, Retriever
 from qa.settings import RetrieverName, Settings, check_retriever
 
-# The top fused score below which the kb is taken to hold no answer, per retriever. Chosen on 215 in-scope questions
-# (dev set and tests/{questions,heldout,heldout2}.jsonl) against 58 out-of-scope ones (tests/out_of_scope.txt and the
-# sets' oos cases) as the threshold with the fewest errors; of tied ones, the highest, since an honest "not in the
-# roadmap" beats passing off a weak match. `make bench` prints the split.
-CONFIDENT_MIN: dict[str, float] = {"hybrid": 0.42, "dense": 0.33, "bm25": 0.37}
-# A misconception within this score of the best passage leads when the question states a belief.
-MISCONCEPTION_MARGIN = 0.12
-BELIEF_SHARE = 0.6  # ...or, when about a concept the question names, at least this share of the best score
-SOURCE_SHARE = 0.8  # passages scoring at least this share of the best one are cited as sources
+SOURCE_SHARE = 0.5  # passages the ranker finds at least half as likely as the best one are cited as sources
 MAX_SOURCES = 3
 
 
@@ -76,25 +69,51 @@ class Assistant:
         with self._lock:
             if self._retriever is not None and not force:
                 return self.index_status
+            from qa.embed import Embedder
+            from qa.index import open_index
             from qa.lexical import Lexical
+            from qa.ranker import Models
 
-            embedder = dense = None
-            if self.mode in ("hybrid", "dense") or force:
-                from qa.embed import Embedder
-                from qa.index import open_index
+            # Every mode's ranker is trained from the hybrid signals, so the dense index is always opened; on a
+            # first start the ONNX copy is exported after the index is built, in another process, so the first
+            # answer does not wait for it; sentence-transformers serves until it is ready.
+            folder = self.settings.index_dir
+            build = not self.settings.serve_only
+            embedder = Embedder(self.settings.model, cache_dir=folder, export="later" if build else "never")
+            dense, self.index_status = open_index(folder, self.kb, embedder, force=force, build=build)
+            lexical = Lexical(list(self.kb.entries))
+            full = Retriever(self.kb, "hybrid", embedder, dense, lexical)
+            try:
+                models = Models.load(folder)
+                current = models.manifest.get("training_hash") == self._training_hash(dense)
+            except IndexStoreError:
+                current = False
+            if not current and not build:
+                raise IndexStoreError("the ranker is missing or stale: run `roadmap-qa build-index` first")
+            if force or not current:
+                from qa.training import open_models
 
-                # On a first start the ONNX copy is exported after the index is built, in another process, so
-                # the first answer does not wait for it; sentence-transformers serves until it is ready.
-                embedder = Embedder(self.settings.model, cache_dir=self.settings.index_dir, export="later")
-                dense, self.index_status = open_index(self.settings.index_dir, self.kb, embedder, force=force)
-                exporting = embedder.export_in_background()
-                if exporting is not None and wait_for_encoder:
-                    exporting.join()
-            else:
-                self.index_status = "not needed (bm25)"
-            lexical = Lexical(list(self.kb.entries)) if self.mode in ("hybrid", "bm25") else None
-            self._retriever = Retriever(self.kb, self.mode, embedder, dense, lexical)
+                models, trained = open_models(folder, full, self.names, force=force)
+                self.index_status += f"; ranker {trained}"
+            exporting = embedder.export_in_background()
+            if exporting is not None and wait_for_encoder:
+                exporting.join()
+            self._retriever = Retriever(
+                self.kb,
+                self.mode,
+                embedder,
+                dense if self.mode != "bm25" else None,
+                lexical if self.mode != "dense" else None,
+                models.modes[self.mode],
+            )
             return self.index_status
+
+    def _training_hash(self, dense: object) -> str:
+        from qa.ranker import read_examples, training_hash
+
+        asks = [(i, a) for i, t in enumerate(self.kb.entries) for a in t.asks]
+        examples = read_examples(Path(self.kb.path) / "training", [t.title for t in self.kb.entries], asks)
+        return training_hash(self.kb.content_hash, dense.manifest.get("model", ""), examples)  # type: ignore[attr-defined]
 
     @property
     def retriever(self) -> Retriever:
@@ -166,44 +185,20 @@ class Assistant:
         if intent in GRAPH_INTENTS and target is None and parsed.refers_back and not parsed.mentions:
             # "what comes after that?" with nothing before it: a search would only guess what "that" is; ask.
             return self._unanswered(question, intent, needs_topic(intent, self.starting_points()))
-        ranking = retriever.search(query, mentions, k=self.settings.top_k)
-        confident = self._confident(ranking) or (intent in GRAPH_INTENTS and target is not None)
+        cues = Cues.of(question, parsed.states_belief)
+        ranking = retriever.search(query, mentions, cues, k=self.settings.top_k)
+        confident = ranking.confident or (intent in GRAPH_INTENTS and target is not None)
         if not confident and intent in GRAPH_INTENTS and target is None:
             # A graph question whose topic neither the question, the history nor the search makes out: ask which.
             return self._unanswered(question, intent, needs_topic(intent, self.starting_points()), ranking.passages)
         if not confident:
             return self._out_of_scope(question, ranking.passages)
-        lead, ranking = self._lead(ranking, parsed)
+        lead = self.kb[ranking.passages[0].id]
         if not (intent in GRAPH_INTENTS and target is not None):
             intent = {"concept": "definition", "faq": "faq", "misconception": "misconception"}[lead.kind]
             target = self._topic_of(lead, target)
         topic = self.kb[target] if target else None
         return self._compose(question, intent, lead, topic, known_ids, ranking)
-
-    def _confident(self, ranking: Ranking) -> bool:
-        return bool(ranking.passages) and ranking.passages[0].score >= CONFIDENT_MIN[self.mode]
-
-    def _lead(self, ranking: Ranking, parsed: Parsed) -> tuple[Topic, Ranking]:
-        """The passage the answer opens with: the best one, or a misconception when the question states a belief
-        that matches it. Text scores are compared before named concepts lift their own passages, so "AutoML does it
-        all, right?" meets the correction rather than the AutoML entry. A misconception qualifies when its text
-        scores within MISCONCEPTION_MARGIN of the best, or when it is about a concept the question names and scores
-        at least BELIEF_SHARE of the best."""
-        best = ranking.passages[0]
-        if not parsed.states_belief or best.kind == "misconception" or not ranking.unlifted:
-            return self.kb[best.id], ranking
-        named = {m.id for m in parsed.mentions}
-        top = max(score for _, score in ranking.unlifted.values())
-        candidates = [(p, s) for p, s in ranking.unlifted.values() if p.kind == "misconception"]
-        for passage, score in candidates:
-            close = score >= top - MISCONCEPTION_MARGIN
-            about_named = named & set(self.kb[passage.id].about) and score >= BELIEF_SHARE * top
-            if close or about_named:
-                # The correction leads the answer, so it leads the passages too (with its own score).
-                lead = next((p for p in ranking.passages if p.id == passage.id), passage)
-                rest = [p for p in ranking.passages if p.id != passage.id]
-                return self.kb[passage.id], replace(ranking, passages=[lead, *rest][: len(ranking.passages)])
-        return self.kb[best.id], ranking
 
     def _topic_of(self, lead: Topic, named: str | None) -> str:
         """The concept an answer led by `lead` is about: the lead itself, or the concept it is about that the
@@ -219,8 +214,8 @@ class Assistant:
             named = pick_target(parsed.mentions, self.retriever.specificity, exclude=parsed.known)
             if named:
                 return named
-            ranking = self.retriever.search(message, parsed.mentions, k=1)
-            if self._confident(ranking):
+            ranking = self.retriever.search(message, parsed.mentions, Cues.of(message, parsed.states_belief), k=1)
+            if ranking.confident:
                 return self._topic_of(self.kb[ranking.passages[0].id], None)
         return None
 

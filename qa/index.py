@@ -1,7 +1,8 @@
 """The dense index: normalised embeddings of every kb entry in a FAISS inner-product index, plus a manifest.
 
-Each entry is embedded in two views: its passage (title and body) and its names (title and aliases, or the FAQ
-question, or the claim). Short questions ("what's backprop") match the names; described problems match the passage.
+Each entry is embedded in three views: its passage (title and body), its names (title and aliases, or the FAQ
+question, or the claim), and its `asks` (learner phrasings, one vector each; an entry scores by its best one).
+Short questions ("what's backprop") match the names; described problems match the phrasings and the passage.
 
 `index/manifest.json` records what the vectors were made from (kb content hash, model identity, dimension, count,
 per-passage text hashes, library versions). An index whose manifest disagrees with the kb or the model is stale and
@@ -28,7 +29,7 @@ from kb import KnowledgeBase, Topic
 from qa.embed import Embedder
 from qa.errors import IndexStoreError
 
-FORMAT = 2  # 2: a names view beside the passage view
+FORMAT = 3  # 2: a names view beside the passage view; 3: a row per learner phrasing (the asks view)
 MANIFEST = "manifest.json"
 VECTORS = "passages.faiss"
 
@@ -47,7 +48,10 @@ def names_text(t: Topic) -> str:
     return f"{t.title} ({', '.join(t.aliases)})" if t.aliases else t.title
 
 
-VIEWS = {"passage": passage_text, "names": names_text}
+VIEWS = {"passage": passage_text, "names": names_text}  # one row per entry each
+ASKS = "asks"  # then one row per learner phrasing, entry by entry
+VOTE_K = 10  # nearest phrasings that vote for their entries
+VOTE_TEMPERATURE = 0.05  # cosine differences this size weigh e times less
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,13 @@ class DenseIndex:
         it names none), in `ids` order within each block."""
         import faiss
 
-        self.views: list[str] = list(manifest.get("views", ["passage"]))
-        if len(ids) * len(self.views) != vectors.shape[0]:
+        self.views: list[str] = [v for v in manifest.get("views", ["passage"]) if v != ASKS]
+        # ask_owner[j]: the position (in `ids`) of the entry whose phrasing row j of the asks block is
+        self.ask_owner = np.asarray(manifest.get("ask_owner", []), dtype=np.int64)
+        if len(ids) * len(self.views) + len(self.ask_owner) != vectors.shape[0]:
             raise IndexStoreError(
-                f"index holds {vectors.shape[0]} vectors for {len(ids)} passages in {len(self.views)} view(s)"
+                f"index holds {vectors.shape[0]} vectors for {len(ids)} passages in {len(self.views)} view(s) "
+                f"and {len(self.ask_owner)} phrasings"
             )
         self.ids = list(ids)
         self.manifest = manifest
@@ -98,12 +105,38 @@ class DenseIndex:
             for row_s, row_i in zip(scores, idx, strict=True)
         ]
 
+    def row_scores(self, queries: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each query (rows) to every stored vector, in storage order: (queries, vectors)."""
+        queries = np.ascontiguousarray(queries.reshape(-1, self.dim), dtype=np.float32)
+        found, rows = self._index.search(queries, self._index.ntotal)
+        scores = np.empty_like(found)
+        np.put_along_axis(scores, rows, found, axis=1)
+        return scores
+
     def view_scores(self, query: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query to every entry in every view: shape (views, entries), `ids` order."""
-        scores = np.empty(self._index.ntotal, dtype=np.float32)
-        found, rows = self._index.search(query.reshape(1, -1), self._index.ntotal)
-        scores[rows[0]] = found[0]
-        return scores.reshape(len(self.views), len(self.ids))
+        """Cosine similarity of the query to every entry in each per-entry view: shape (views, entries), `ids` order."""
+        return self.split(self.row_scores(query)[0])[0]
+
+    def split(self, row: np.ndarray, leave_out: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One query's row scores as (per-entry views (views, entries), best phrasing per entry, neighbour vote).
+
+        The vote shares 1.0 among the entries owning the query's VOTE_K nearest phrasings, each weighted by how
+        close it is (softmax at VOTE_TEMPERATURE). `leave_out` skips one phrasing row, so a phrasing asked as a
+        training question never meets its own vector. An entry with no phrasing scores -1 in the asks view."""
+        n = len(self.ids)
+        per_view = row[: n * len(self.views)].reshape(len(self.views), n)
+        asks = row[n * len(self.views) :]
+        best = np.full(n, -1.0, dtype=np.float32)
+        vote = np.zeros(n, dtype=np.float32)
+        if len(asks):
+            if leave_out is not None:
+                asks = asks.copy()
+                asks[leave_out] = -1.0
+            np.maximum.at(best, self.ask_owner, asks)
+            near = np.argpartition(-asks, min(VOTE_K, len(asks) - 1))[:VOTE_K]
+            w = np.exp((asks[near] - asks[near].max()) / VOTE_TEMPERATURE)
+            np.add.at(vote, self.ask_owner[near], w / w.sum())
+        return per_view, best, vote
 
     def all_scores(self, query: np.ndarray, view: str = "passage") -> np.ndarray:
         """Cosine similarity of the query to every entry in one view, in `ids` order."""
@@ -114,6 +147,8 @@ class DenseIndex:
     def build(cls, kb: KnowledgeBase, embedder: Embedder, previous: DenseIndex | None = None) -> DenseIndex:
         """Embed every passage of `kb`, reusing `previous` vectors whose text and model are unchanged."""
         texts = [view(t) for view in VIEWS.values() for t in kb.entries]  # one block per view
+        ask_owner = [i for i, t in enumerate(kb.entries) for _ in t.asks]
+        texts += [a for t in kb.entries for a in t.asks]
         hashes = [text_hash(x) for x in texts]
         vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
         todo = list(range(len(texts)))
@@ -141,8 +176,9 @@ class DenseIndex:
             "encoder": embedder.backend,
             "dim": embedder.dim,
             "count": len(kb.entries),
-            "views": list(VIEWS),
+            "views": [*VIEWS, ASKS],
             "ids": [t.id for t in kb.entries],
+            "ask_owner": ask_owner,
             "text_hashes": hashes,
             "embedded": len(todo),
             "reused": reused,
@@ -202,7 +238,6 @@ class DenseIndex:
         except Exception as e:  # noqa: BLE001 - any inconsistency means the same thing: rebuild
             raise IndexStoreError(f"unreadable index ({type(e).__name__})") from None
 
-
     def stale_reason(self, kb: KnowledgeBase, embedder: Embedder) -> str | None:
         """Why this index no longer fits `kb` and `embedder`, or None when it does."""
         if self.manifest.get("model") != embedder.model_id:
@@ -211,13 +246,16 @@ class DenseIndex:
             return "the knowledge base changed"
         if self.ids != [t.id for t in kb.entries]:
             return "the passages changed"
-        if self.views != list(VIEWS):
-            return f"built with views {self.views}, now {list(VIEWS)}"
+        if self.views != list(VIEWS) or ASKS not in self.manifest.get("views", []):
+            return f"built with views {self.manifest.get('views')}, now {[*VIEWS, ASKS]}"
         return None
 
 
-def open_index(folder: Path, kb: KnowledgeBase, embedder: Embedder, force: bool = False) -> tuple[DenseIndex, str]:
-    """The index for `kb` in `folder`: loaded when current, else (re)built and saved. Returns it and what happened."""
+def open_index(
+    folder: Path, kb: KnowledgeBase, embedder: Embedder, force: bool = False, build: bool = True
+) -> tuple[DenseIndex, str]:
+    """The index for `kb` in `folder`: loaded when current, else (re)built and saved (or, when not `build`, an
+    `IndexStoreError` naming the command that builds it). Returns it and what happened."""
     previous: DenseIndex | None = None
     try:
         previous = DenseIndex.load(folder)
@@ -226,6 +264,8 @@ def open_index(folder: Path, kb: KnowledgeBase, embedder: Embedder, force: bool 
             return previous, "loaded"
     except IndexStoreError as e:
         reason = str(e)
+    if not build:
+        raise IndexStoreError(f"the index is missing or stale ({reason}): run `roadmap-qa build-index` first")
     index = DenseIndex.build(kb, embedder, previous)
     try:
         index.save(folder)

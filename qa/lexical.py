@@ -45,6 +45,11 @@ class Lexical:
         joined = [w.replace("-", "") for w in _HYPHENATED.findall(low)]
         return self._stem([w for w in words + joined if w not in STOPWORDS])
 
+    def known_share(self, query: str) -> float:
+        """The share of the query's content words that occur in some kb passage (0.0 when it has none)."""
+        tokens = self.tokenize(query)
+        return sum(w in self._vocab for w in tokens) / len(tokens) if tokens else 0.0
+
     def scores(self, query: str) -> np.ndarray:
         tokens = [w for w in self.tokenize(query) if w in self._vocab]
         if not tokens:

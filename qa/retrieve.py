@@ -1,34 +1,29 @@
-"""Ranking passages for a question: dense (FAISS) and lexical (BM25) scores fused, plus a lift from the graph for
-the concepts the question names. `mode` swaps the retriever and keeps everything else, so each part can be measured.
+"""Ranking passages for a question: the dense views (passage, names, learner phrasings) and BM25 give each kb entry
+its signals; the learned ranker (`qa.ranker`) orders the entries and the scope model says whether the kb answers the
+question at all. `mode` swaps the retriever and keeps everything else, so each part can be measured.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from kb import KnowledgeBase, Mention
 from kb.names import normalize
 from qa.embed import Embedder
+from qa.features import FEATURES, Cues, Layout, Signals, matrix
 from qa.index import DenseIndex
 from qa.lexical import Lexical
+from qa.ranker import ModeModels, columns, scope_row, scope_vector, softmax
 from qa.settings import RetrieverName
-
-# Fusion constants, chosen on the dev set and the questions in tests/ (see bench/run.py for the figures):
-W_DENSE = 1.0  # cosine of question and entry, 0..1 in practice: a blend of its two views
-W_NAMES = 0.25  # the names view's share of that cosine (the passage view has the rest)
-W_LEXICAL = 0.35  # BM25 squashed to 0..1 by s / (s + BM25_HALF)
-BM25_HALF = 6.0  # the BM25 score that counts as half a full lexical match
-LIFT_SELF = 0.35  # a concept the question names lifts its own passage by this much times its specificity
-LIFT_ABOUT = 0.2  # ...and the FAQ entries and misconceptions about it by this much
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A kb passage ranked for a question."""
+    """A kb passage ranked for a question; `score` is the ranker's probability that it answers the question."""
 
     id: str
     kind: str
@@ -42,14 +37,11 @@ class Passage:
 
 @dataclass(frozen=True)
 class Ranking:
-    """The passages best first, and the raw signals the confidence check reads."""
+    """The passages best first, and how likely it is that the kb answers the question at all."""
 
     passages: list[Passage]
-    top_dense: float
-    top_lexical: float
-    lifted: bool
-    # The best passages by text alone (before named concepts lift theirs): id -> (passage, score), best first.
-    unlifted: dict[str, tuple[Passage, float]] = field(default_factory=dict)
+    in_scope: float  # the scope model's probability
+    confident: bool  # in_scope at or above the threshold chosen by cross-validation
 
 
 class Retriever:
@@ -60,9 +52,10 @@ class Retriever:
         embedder: Embedder | None = None,
         dense: DenseIndex | None = None,
         lexical: Lexical | None = None,
+        models: ModeModels | None = None,
     ) -> None:
-        if mode in ("hybrid", "dense") and (embedder is None or dense is None):
-            raise ValueError(f"the {mode} retriever needs an embedder and a dense index")
+        if embedder is None or (mode in ("hybrid", "dense") and dense is None):
+            raise ValueError(f"the {mode} retriever needs an embedder (for confidence) and, unless bm25, a dense index")
         if mode in ("hybrid", "bm25") and lexical is None:
             raise ValueError(f"the {mode} retriever needs a lexical index")
         self.kb = kb
@@ -70,69 +63,72 @@ class Retriever:
         self._embedder = embedder
         self._dense = dense
         self._lexical = lexical
+        self.models = models
         self._entries = list(kb.entries)
-        self._pos = {t.id: i for i, t in enumerate(self._entries)}
         if dense is not None and dense.ids != [t.id for t in self._entries]:
             raise ValueError("the dense index does not hold the kb's passages in order")
-        self._about: dict[str, list[int]] = {}
-        for i, t in enumerate(self._entries):
-            for c in t.about:
-                self._about.setdefault(c, []).append(i)
         self.specificity = _specificity(kb)
+        self.layout = Layout(self._entries, self.specificity)
 
     @property
     def encoder_backend(self) -> str:
         """What embeds queries: "onnxruntime", "sentence-transformers", or "none" for BM25 alone."""
         return self._embedder.backend if self._embedder is not None else "none"
 
-    def search(self, query: str, mentions: Sequence[Mention] = (), k: int = 5, lift: bool = True) -> Ranking:
-        """The `k` best passages for `query`; `mentions` are the concepts it names (see `kb.NameIndex.mentions`)."""
+    def encode(self, texts: list[str]) -> np.ndarray | None:
+        return self._embedder.encode(texts) if self._embedder is not None else None
+
+    def signals(
+        self,
+        query: str,
+        mentions: Sequence[Mention],
+        cues: Cues,
+        row: np.ndarray | None = None,
+        leave_out: int | None = None,
+    ) -> Signals:
+        """Every entry's raw scores for `query`. `row` is the query's precomputed `DenseIndex.row_scores` (else the
+        query is embedded); `leave_out` hides one phrasing of the asks view (for training on that phrasing)."""
         n = len(self._entries)
-        scores = np.zeros(n, dtype=np.float32)
-        top_dense = top_lex = 0.0
-        if self.mode in ("hybrid", "dense"):
-            assert self._embedder is not None and self._dense is not None  # checked in __init__
-            by_view = dict(
-                zip(self._dense.views, self._dense.view_scores(self._embedder.encode([query])[0]), strict=True)
-            )
-            cos = by_view["passage"]
-            if "names" in by_view:
-                cos = (1 - W_NAMES) * cos + W_NAMES * by_view["names"]
-            top_dense = float(cos.max())
-            scores += W_DENSE * cos if self.mode == "hybrid" else cos
-        if self.mode in ("hybrid", "bm25"):
-            assert self._lexical is not None
-            raw = self._lexical.scores(query)
-            top_lex = float(raw.max())
-            squashed = raw / (raw + BM25_HALF)
-            scores += W_LEXICAL * squashed if self.mode == "hybrid" else squashed
-        base = scores.copy()
-        lifted = False
-        if lift:
-            for m in mentions:
-                w = self.specificity.get(m.id, 0.0) * (m.score / 100.0)
-                if m.id in self._pos and w > 0:
-                    scores[self._pos[m.id]] += LIFT_SELF * w
-                    for i in self._about.get(m.id, ()):
-                        scores[i] += LIFT_ABOUT * w
-                    lifted = True
-        order = np.argsort(-scores, kind="stable")[:k]
+        zeros = np.zeros(n, dtype=np.float32)
+        passage = names = asks = vote = zeros
+        vector = self._embedder.encode([query])[0] if row is None and self._embedder is not None else None
+        if self._dense is not None and self.mode != "bm25":
+            if row is None:
+                row = self._dense.row_scores(vector)[0]
+            per_view, asks, vote = self._dense.split(row, leave_out)
+            by_view = dict(zip(self._dense.views, per_view, strict=True))
+            passage, names = by_view["passage"], by_view.get("names", zeros)
+        bm25 = self._lexical.scores(query) if self._lexical is not None and self.mode != "dense" else zeros
+        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, len(normalize(query).split()), vector)
+
+    def known_words(self, query: str) -> float:
+        """The share of the question's content words that occur anywhere in the kb (0 when there are none)."""
+        return self._lexical.known_share(query) if self._lexical is not None else 0.0
+
+    def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
+        """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""
+        if self.models is None:
+            raise ValueError("the retriever has no trained ranker (build the index)")
+        s = self.signals(query, mentions, cues)
+        feats = matrix(s, self.layout)
+        logits = self.models.ranker.logit(feats[:, columns(FEATURES, self.models.ranker.features)])
+        probs = softmax(logits)
+        order = np.argsort(-logits, kind="stable")[:k]
         passages = [
-            Passage(t.id, t.kind, t.title, t.summary, round(float(scores[i]), 4))
+            Passage(t.id, t.kind, t.title, t.summary, round(float(probs[i]), 4))
             for i in order
             for t in (self._entries[i],)
         ]
-        unlifted = {
-            t.id: (Passage(t.id, t.kind, t.title, t.summary, round(float(scores[i]), 4)), float(base[i]))
-            for i in np.argsort(-base, kind="stable")[:k]
-            for t in (self._entries[i],)
-        }
-        return Ranking(passages, top_dense, top_lex, lifted, unlifted)
+        row = scope_row(logits, feats, self.known_words(query), cues.words)
+        scope = self.models.scope
+        vector = s.vector if s.vector is not None else self._embedder.encode([query])[0]
+        in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))
+        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold)
 
 
 def _specificity(kb: KnowledgeBase) -> dict[str, float]:
     """How specific each concept's names are, 0..1: an idf over the passages that use any of its names, so naming
-    "machine learning" (in most passages) lifts little and naming "random forests" lifts a lot."""
+    "machine learning" (in most passages) says little about the subject and naming "random forests" a lot."""
     texts = [f" {normalize(t.title + ' ' + t.summary)} " for t in kb.entries]
     n = len(texts)
     out: dict[str, float] = {}

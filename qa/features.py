@@ -1,0 +1,178 @@
+"""What the ranker knows about a (question, entry) pair: each view's cosine, BM25, whether and how the question names
+the entry's concept, and the entry's kind against cues in the question. One code path for training and serving.
+
+`signals()` gathers the raw per-entry scores for one question; `matrix()` turns them into the feature rows the
+ranker reads (one row per kb entry, columns in `FEATURES` order).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb import Mention, Topic
+
+BM25_HALF = 6.0  # squashes BM25 to 0..1 as s / (s + BM25_HALF): the score that counts as half a full match
+
+# Cues in the question that say which kind of entry answers it.
+_CAREER = re.compile(
+    r"\b(jobs?|careers?|hired?|hiring|interviews?|degree|phd|masters?|portfolio|resume|cv|junior|senior|roles?|"
+    r"switch(ing)?|transition|bootcamp|employers?|recruiters?|get into|break into|self[- ]taught|years?|months?)\b",
+    re.IGNORECASE,
+)
+_DEFINITION = re.compile(r"^\W*(what('?s| is| are| does)|whats|define|definition|explain|meaning of|eli5)\b", re.I)
+_LEARNING = re.compile(
+    r"\b(learn|study|course|courses|books?|resources?|how long|start|begin|beginner|roadmap|curriculum|practice)\b",
+    re.IGNORECASE,
+)
+
+# Columns of the feature matrix, in order. Cosines per view ("passage", "names", "asks") and BM25 come raw and as
+# the gap to the best entry for the same question (a question-relative scale the ranker needs).
+FEATURES: tuple[str, ...] = (
+    "cos_passage",
+    "cos_names",
+    "cos_asks",
+    "gap_passage",
+    "gap_names",
+    "gap_asks",
+    "vote_asks",
+    "bm25",
+    "gap_bm25",
+    "named_self",
+    "named_coverage",
+    "named_about",
+    "named_other",
+    "is_faq",
+    "is_misconception",
+    "belief_x_misconception",
+    "belief_x_concept",
+    "career_x_faq",
+    "career_x_concept",
+    "definition_x_concept",
+    "learning_x_faq",
+    "words_x_faq",
+    "words_x_misconception",
+    "named_self_x_definition",
+)
+DENSE_FEATURES: tuple[str, ...] = (
+    "cos_passage",
+    "cos_names",
+    "cos_asks",
+    "gap_passage",
+    "gap_names",
+    "gap_asks",
+    "vote_asks",
+)
+LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25")
+# What each retriever may read: hybrid all; dense and bm25 only their own scores and the question's shape.
+_SHARED = tuple(f for f in FEATURES if f not in DENSE_FEATURES + LEXICAL_FEATURES)
+MODE_FEATURES: dict[str, tuple[str, ...]] = {
+    "hybrid": FEATURES,
+    "dense": tuple(f for f in FEATURES if f not in LEXICAL_FEATURES),
+    "bm25": LEXICAL_FEATURES + _SHARED,
+}
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What the question's wording says about the kind of answer it wants."""
+
+    belief: bool
+    career: bool
+    definition: bool
+    learning: bool
+    words: int
+
+    @classmethod
+    def of(cls, question: str, belief: bool) -> Cues:
+        return cls(
+            belief=belief,
+            career=bool(_CAREER.search(question)),
+            definition=bool(_DEFINITION.search(question)),
+            learning=bool(_LEARNING.search(question)),
+            words=len(question.split()),
+        )
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Raw scores of every kb entry (kb order) for one question."""
+
+    passage: np.ndarray
+    names: np.ndarray
+    asks: np.ndarray
+    vote: np.ndarray  # the nearest phrasings' vote, sums to 1
+    bm25: np.ndarray  # raw BM25
+    mentions: tuple[Mention, ...]
+    cues: Cues
+    question_words: int
+    vector: np.ndarray | None = None  # the question's embedding, when it was computed here
+
+
+class Layout:
+    """The kb facts the features need, computed once per kb: kinds, and which concepts each entry is about."""
+
+    def __init__(self, entries: Sequence[Topic], specificity: dict[str, float]) -> None:
+        self.ids = [t.id for t in entries]
+        self.pos = {t.id: i for i, t in enumerate(entries)}
+        self.is_faq = np.array([t.kind == "faq" for t in entries], dtype=np.float32)
+        self.is_misc = np.array([t.kind == "misconception" for t in entries], dtype=np.float32)
+        self.is_concept = 1.0 - self.is_faq - self.is_misc
+        self.about: dict[str, list[int]] = {}
+        for i, t in enumerate(entries):
+            for c in t.about:
+                self.about.setdefault(c, []).append(i)
+        self.specificity = specificity
+
+
+def matrix(s: Signals, layout: Layout) -> np.ndarray:
+    """The feature rows for every entry: shape (entries, len(FEATURES))."""
+    n = len(layout.ids)
+    named_self = np.zeros(n, dtype=np.float32)
+    coverage = np.zeros(n, dtype=np.float32)
+    named_about = np.zeros(n, dtype=np.float32)
+    for m in s.mentions:
+        i = layout.pos.get(m.id)
+        if i is None:
+            continue
+        w = layout.specificity.get(m.id, 0.0) * m.score / 100.0
+        named_self[i] = max(named_self[i], w)
+        coverage[i] = max(coverage[i], (m.end - m.start) / max(1, s.question_words))
+        for j in layout.about.get(m.id, ()):
+            named_about[j] = max(named_about[j], w)
+    any_named = float(bool(s.mentions))
+    named_other = any_named * (named_self == 0) * (named_about == 0)
+    bm25 = s.bm25 / (s.bm25 + BM25_HALF)
+    c = s.cues
+    words = math.log1p(c.words)
+    cols = {
+        "cos_passage": s.passage,
+        "cos_names": s.names,
+        "cos_asks": s.asks,
+        "gap_passage": s.passage - s.passage.max(),
+        "gap_names": s.names - s.names.max(),
+        "gap_asks": s.asks - s.asks.max(),
+        "vote_asks": s.vote,
+        "bm25": bm25,
+        "gap_bm25": bm25 - bm25.max(),
+        "named_self": named_self,
+        "named_coverage": coverage,
+        "named_about": named_about,
+        "named_other": named_other,
+        "is_faq": layout.is_faq,
+        "is_misconception": layout.is_misc,
+        "belief_x_misconception": c.belief * layout.is_misc,
+        "belief_x_concept": c.belief * layout.is_concept,
+        "career_x_faq": c.career * layout.is_faq,
+        "career_x_concept": c.career * layout.is_concept,
+        "definition_x_concept": c.definition * layout.is_concept,
+        "learning_x_faq": c.learning * layout.is_faq,
+        "words_x_faq": words * layout.is_faq,
+        "words_x_misconception": words * layout.is_misc,
+        "named_self_x_definition": c.definition * named_self,
+    }
+    return np.stack([np.asarray(cols[f], dtype=np.float32) for f in FEATURES], axis=1)

@@ -1,0 +1,107 @@
+"""Building the learned models from the kb: gather the training questions, compute their feature rows with the
+same retriever that serves, fit (`qa.ranker.train`), and keep the result in `index/` until what it was trained on
+changes. Kept apart from `qa.ranker` so that serving never imports scikit-learn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kb import KnowledgeBase, NameIndex
+from qa.errors import IndexStoreError
+from qa.features import Cues, matrix
+from qa.index import DenseIndex
+from qa.intent import parse
+from qa.ranker import RANKER_FILE, Example, Models, Table, read_examples, train, training_hash
+from qa.retrieve import Retriever
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+def training_dir(kb: KnowledgeBase) -> Path:
+    """Labelled and off-topic questions live beside the kb's YAML, in `training/`."""
+    return Path(kb.path) / "training"
+
+
+def examples_for(kb: KnowledgeBase) -> list[Example]:
+    asks = [(i, a) for i, t in enumerate(kb.entries) for a in t.asks]
+    return read_examples(training_dir(kb), [t.title for t in kb.entries], asks)
+
+
+def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example]) -> Table:
+    """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector."""
+    dense: DenseIndex | None = retriever._dense  # noqa: SLF001 - training reads the same index that serves
+    if dense is None:
+        raise IndexStoreError("training needs the dense index (the hybrid retriever)")
+    stored = dense.vectors()
+    n_views = len(dense.ids) * len(dense.views)
+    vecs = np.zeros((len(examples), dense.dim), dtype=np.float32)
+    for k, e in enumerate(examples):
+        if e.ask_row is not None:
+            vecs[k] = stored[n_views + e.ask_row]
+    todo = [k for k, e in enumerate(examples) if e.ask_row is None]
+    if todo:
+        vecs[todo] = retriever.encode([examples[k].text for k in todo])
+    rows = dense.row_scores(vecs)
+    xs, extra = [], []
+    for e, row in zip(examples, rows, strict=True):
+        parsed = parse(e.text, names)
+        cues = Cues.of(e.text, parsed.states_belief)
+        s = retriever.signals(e.text, parsed.mentions, cues, row=row, leave_out=e.ask_row)
+        xs.append(matrix(s, retriever.layout))
+        extra.append((retriever.known_words(e.text), cues.words))
+    return Table(examples, xs, extra, vecs)
+
+
+def open_models(folder: Path, retriever: Retriever, names: NameIndex, force: bool = False) -> tuple[Models, str]:
+    """The models for this kb and index: loaded when current, else trained and saved. Returns them and what happened.
+
+    `retriever` must be a hybrid one (the models of every mode are trained from its signals)."""
+    kb = retriever.kb
+    examples = examples_for(kb)
+    model_id = retriever._dense.manifest.get("model", "") if retriever._dense is not None else ""  # noqa: SLF001
+    want = training_hash(kb.content_hash, model_id, examples)
+    reason = "forced"
+    if not force:
+        try:
+            models = Models.load(folder)
+            if models.manifest.get("training_hash") == want:
+                return models, "loaded"
+            reason = "training data changed"
+        except IndexStoreError as e:
+            reason = str(e)
+    if not any(e.targets for e in examples):
+        raise IndexStoreError("the kb has no learner phrasings ('asks') to train the ranker on")
+    table = feature_table(retriever, names, examples)
+    modes, report = train(table, MODES)
+    manifest = {
+        "format": 1,
+        "training_hash": want,
+        "features": list(modes["hybrid"].ranker.features),
+        "examples": {
+            "asks": sum(e.group.startswith("ask:") for e in examples),
+            "labelled": sum(e.group.startswith("set:") and bool(e.targets) for e in examples),
+            "off_topic": sum(not e.targets for e in examples),
+        },
+        "cv": report,
+        "versions": _versions(),
+    }
+    models = Models(modes, manifest)
+    try:
+        models.save(folder)
+    except OSError as e:
+        raise IndexStoreError(f"cannot write {RANKER_FILE} ({e.strerror})") from None
+    return models, f"trained ({reason})"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for pkg in ("scikit-learn", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out
