@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb import Topic
+from kb import Background, Topic
 from qa.retrieve import Passage
 
 KIND_LABEL = {"concept": "concept", "faq": "FAQ", "misconception": "misconception"}
@@ -27,6 +27,8 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     prerequisites: list[dict[str, str]] = field(default_factory=list)
     next_topics: list[dict[str, str]] = field(default_factory=list)
+    compared: list[dict[str, str]] = field(default_factory=list)
+    assumed_known: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,8 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "prerequisites": list(self.prerequisites),
             "next_topics": list(self.next_topics),
+            "compared": list(self.compared),
+            "assumed_known": list(self.assumed_known),
         }
 
 
@@ -64,7 +68,13 @@ def _sources(passages: Sequence[Passage]) -> str:
     return "*Sources:* " + "; ".join(f"{p.title} ({KIND_LABEL[p.kind]})" for p in passages)
 
 
-def _body(entry: Topic) -> str:
+def _body(entry: Topic, style: str | None = None) -> str:
+    if style == "short" and entry.in_short:
+        return f"**{entry.title}, in one line:** {entry.in_short}"
+    if style == "example" and entry.example:
+        return f"**{entry.title}, an example:** {entry.example}"
+    if style == "short":
+        return f"**{entry.title}, in one line:** {first_sentence(entry.summary)}"
     if entry.kind == "faq":
         return f"**{entry.title}**\n\n{entry.summary}"
     if entry.kind == "misconception":
@@ -81,9 +91,19 @@ def compose(
     sources: Sequence[Passage],
     known: Sequence[Topic] = (),
     transitive_count: int = 0,
+    style: str | None = None,
+    further: bool = False,
 ) -> str:
-    """The Markdown answer for a confident question."""
+    """The Markdown answer for a confident question. `style` ("short", "example") reshapes a definition;
+    `further` marks a follow-up that walks one more step along the graph."""
     parts: list[str] = []
+    if further and topic is not None:
+        listed = prerequisites if intent == "prerequisites" else next_topics
+        way = "Further back" if intent == "prerequisites" else "Further on"
+        if listed:
+            return f"**{way} on the way to {topic.title}:**\n\n{_numbered(listed, with_gist=True)}"
+        end = "the start of the roadmap" if intent == "prerequisites" else "as far as this roadmap goes"
+        return f"That is {end} on this branch: nothing more to add for **{topic.title}**."
     if intent == "prerequisites" and topic is not None:
         if prerequisites:
             parts.append(f"**Before {topic.title}, learn:**\n\n{_numbered(prerequisites, with_gist=True)}")
@@ -108,7 +128,7 @@ def compose(
         else:
             parts.append(f"You already know **{topic.title}**.")
     elif lead is not None:
-        parts.append(_body(lead))
+        parts.append(_body(lead, style))
     if intent not in ("prerequisites", "learning_path") and prerequisites:
         parts.append(f"**Learn first:** {_inline(prerequisites)}")
     if intent != "next_topics" and next_topics:
@@ -151,3 +171,52 @@ def needs_topic(intent: str, suggestions: Sequence[Topic]) -> str:
         "learning_path": 'a learning path, name where you want to get: "How do I get to deep learning?"',
     }[intent]
     return f"To say {ask}. If you are just starting, begin with {_bold_titles(suggestions)}."
+
+
+def compare_text(
+    a: Topic, b: Topic, shared: Sequence[Topic], sources: Sequence[Passage], lead: Topic | None = None
+) -> str:
+    """Two concepts side by side: each in a line, what they share, and how they differ; `lead`, an entry that
+    answers the comparison itself, comes first."""
+
+    def line(t: Topic) -> str:
+        return t.in_short or first_sentence(t.summary)
+
+    head = _body(lead) if lead is not None else f"**{a.title} vs {b.title}**"
+    parts = [head, f"- **{a.title}:** {line(a)}", f"- **{b.title}:** {line(b)}"]
+    if shared:
+        parts.append(f"**In common:** both build on {_inline(shared)}.")
+    if a.category == b.category:
+        parts.append(f"Both belong to {a.category}.")
+    parts.append(f"**How they differ:** {first_sentence(a.summary)} {first_sentence(b.summary)}")
+    if sources:
+        parts.append(_sources(sources))
+    return "\n\n".join(parts[:1] + ["\n".join(parts[1:3])] + parts[3:])
+
+
+def path_text(
+    target: Topic,
+    steps: Sequence[Topic],
+    assumed: Sequence[Topic],
+    background: Background | None,
+    known: Sequence[str],
+    note: str = "",
+) -> str:
+    """A learning path: from a stated background (what it assumes, said plainly) or from the start."""
+    parts: list[str] = []
+    if background is not None:
+        taken = f", so I'll take {_inline(assumed)} as known" if assumed else ""
+        parts.append(
+            f"As a **{background.title.lower()}** you likely know some of this already{taken}. "
+            "Change that under \"Topics I already know\" if it's not right."
+        )
+    if steps:
+        head = f"**Your next steps towards {target.title}:**" if known or background else (
+            f"**Start here, in this order, on the way to {target.title}:**"
+        )
+        parts.append(f"{head}\n\n{_numbered(steps, with_gist=True)}")
+    else:
+        parts.append(f"You already know everything on the way to **{target.title}**.")
+    if note:
+        parts.append(note)
+    return "\n\n".join(parts)

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import kb as kbase
 from kb import KnowledgeBase, Mention, NameIndex, Topic, UnknownTopicError
-from qa.answer import Answer, compose, greeting, needs_topic, out_of_scope
+from qa.answer import Answer
 from qa.errors import IndexStoreError
-from qa.features import Cues
-from qa.intent import GRAPH_INTENTS, parse, pick_target, small_talk
+from qa.intent import points_back, refers_back
 from qa.limits import check_history, check_known, check_question, check_ref
-from qa.retrieve import Passage, Ranking, Retriever
+from qa.respond import respond
+from qa.retrieve import Ranking, Retriever
 from qa.settings import RetrieverName, Settings, check_retriever
+from qa.state import State
+from qa.understand import Turn, understand
 
 SOURCE_SHARE = 0.5  # passages the ranker finds at least half as likely as the best one are cited as sources
 MAX_SOURCES = 3
+STATE_CACHE = 512  # conversation states kept for follow-ups (a replay costs one answer per earlier message)
 
 
 class Assistant:
@@ -37,6 +40,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._starts: list[Topic] | None = None
         self._lock = threading.Lock()
+        self._states: dict[tuple[tuple[str, ...], tuple[str, ...]], State] = {}
 
     @classmethod
     def load(
@@ -161,105 +165,60 @@ class Assistant:
     # --- questions ---
     def ask(self, question: str, history: Sequence[str] = (), known: Iterable[str] = ()) -> Answer:
         """Answer `question`; `history` holds the conversation's earlier user messages, oldest first; `known` lists
-        topics the learner already knows (skipped in paths and suggestions)."""
+        topics the learner already knows (skipped in paths and suggestions; unknown names are left out)."""
         question = check_question(question)
-        history = check_history(history)
-        chat = small_talk(question)
-        if chat is not None:
-            return self._unanswered(question, "out_of_scope", greeting(chat, self.starting_points()))
-        retriever = self.retriever
-        parsed = parse(question, self.names)
-        known_ids = list(dict.fromkeys([*self._ids(known), *parsed.known]))
-        intent = parsed.graph_intent
-        target = pick_target(parsed.mentions, retriever.specificity, exclude=parsed.known if parsed.known else ())
-        if target is None and intent == "next_topics" and parsed.known:
-            target = parsed.known[-1]  # "I know NumPy, what next?": what follows the last thing known
-        # What the learner already knows is named, not asked about: only the other mentions lift passages.
-        mentions = [m for m in parsed.mentions if m.id not in known_ids or m.id == target]
-        query = question
-        if target is None and history and (intent or parsed.refers_back):
-            target = self._topic_from_history(history)
-            if target is not None:
-                query = f"{question} ({self.kb[target].title})"
-                mentions.append(Mention(target, self.kb[target].title, -1, -1, 100.0))
-        if intent in GRAPH_INTENTS and target is None and parsed.refers_back and not parsed.mentions:
-            # "what comes after that?" with nothing before it: a search would only guess what "that" is; ask.
-            return self._unanswered(question, intent, needs_topic(intent, self.starting_points()))
-        cues = Cues.of(question, parsed.states_belief)
-        ranking = retriever.search(query, mentions, cues, k=self.settings.top_k)
-        confident = ranking.confident or (intent in GRAPH_INTENTS and target is not None)
-        if not confident and intent in GRAPH_INTENTS and target is None:
-            # A graph question whose topic neither the question, the history nor the search makes out: ask which.
-            return self._unanswered(question, intent, needs_topic(intent, self.starting_points()), ranking.passages)
-        if not confident:
-            return self._out_of_scope(question, ranking.passages)
-        lead = self.kb[ranking.passages[0].id]
-        if not (intent in GRAPH_INTENTS and target is not None):
-            intent = {"concept": "definition", "faq": "faq", "misconception": "misconception"}[lead.kind]
-            target = self._topic_of(lead, target)
-        topic = self.kb[target] if target else None
-        return self._compose(question, intent, lead, topic, known_ids, ranking)
+        state = self.conversation(tuple(check_history(history)), tuple(self._known_ids(check_known(known))))
+        return self._turn(question, state)
 
-    def _topic_of(self, lead: Topic, named: str | None) -> str:
-        """The concept an answer led by `lead` is about: the lead itself, or the concept it is about that the
-        question named, else its first."""
-        if lead.kind == "concept":
-            return lead.id
-        return named if named in lead.about else lead.about[0]
+    def _turn(self, question: str, state: State) -> Answer:
+        """One turn, as a pipeline: understand it in the conversation, then rank the kb for it and respond."""
+        return self._respond(understand(question, state, self.kb, self.names, self.retriever.specificity), state)
 
-    def _topic_from_history(self, history: Sequence[str]) -> str | None:
-        """The concept the conversation was last about: named in a recent message, or what that message retrieved."""
-        for message in reversed(history):
-            parsed = parse(message, self.names)
-            named = pick_target(parsed.mentions, self.retriever.specificity, exclude=parsed.known)
-            if named:
-                return named
-            ranking = self.retriever.search(message, parsed.mentions, Cues.of(message, parsed.states_belief), k=1)
-            if ranking.confident:
-                return self._topic_of(self.kb[ranking.passages[0].id], None)
-        return None
+    def _respond(self, turn: Turn, state: State) -> Answer:
+        return respond(self, turn, self._rank(turn, state))
 
-    def _compose(
-        self, question: str, intent: str, lead: Topic, topic: Topic | None, known: list[str], ranking: Ranking
-    ) -> Answer:
-        prereqs: list[Topic] = []
-        nexts: list[Topic] = []
-        transitive = 0
-        if topic is not None and topic.kind == "concept":
-            g = self.kb.graph
-            if intent == "learning_path":
-                prereqs = self._topics(kbase.learning_path(g, topic.id, known=known))[:-1]
-            else:
-                prereqs = [t for t in self._topics(kbase.prerequisites(g, topic.id)) if t.id not in known]
-                if intent == "prerequisites":
-                    transitive = len(kbase.learning_path(g, topic.id, known=known)) - 1
-            nexts = self._topics(kbase.next_topics(g, topic.id, known=known))
-        top = ranking.passages[0].score
-        sources = [p for p in ranking.passages if p.score >= SOURCE_SHARE * top][:MAX_SOURCES]
-        if lead.id not in {p.id for p in sources}:
-            sources = [p for p in ranking.passages if p.id == lead.id] + sources[: MAX_SOURCES - 1]
-        text = compose(
-            intent, lead, topic, prereqs, nexts, sources, [self.kb[k] for k in known], transitive_count=transitive
-        )
-        return Answer(
-            question=question,
-            intent=intent,
-            confident=True,
-            answer=text,
-            topic=topic.ref() if topic else None,
-            passages=ranking.passages,
-            prerequisites=[t.ref() for t in prereqs] if intent in ("prerequisites", "learning_path") else [],
-            next_topics=[t.ref() for t in nexts],
-        )
+    def conversation(self, history: tuple[str, ...], known: tuple[str, ...] = ()) -> State:
+        """The state a conversation reaches after `history`: each earlier message replayed in turn, so any process
+        rebuilds the same state from the same messages (memoised: a follow-up replays the same prefix)."""
+        key = (history, known)
+        if key in self._states:
+            return self._states[key]
+        state = self.conversation(history[:-1], known) if history else State(known=known)
+        if history:
+            turn = understand(history[-1], state, self.kb, self.names, self.retriever.specificity)
+            state = state.after(self._respond(turn, state), turn.known, picked=turn.style == "about")
+        if len(self._states) >= STATE_CACHE:
+            self._states.pop(next(iter(self._states)))
+        self._states[key] = state
+        return state
 
-    def _out_of_scope(self, question: str, passages: list[Passage]) -> Answer:
-        return self._unanswered(question, "out_of_scope", out_of_scope(self.starting_points()), passages)
+    def _rank(self, turn: Turn, state: State) -> Ranking | None:
+        """The kb ranked for the turn (None for small talk or a follow-up with nothing to follow). A question that
+        does not stand on its own and refers back is searched again with the conversation's topic."""
+        if turn.chat is not None or turn.needs_topic:
+            return None
+        assert turn.cues is not None  # set for every searched turn
+        ranking = self.retriever.search(turn.query, turn.mentions, turn.cues, k=self.settings.top_k)
+        if state.topic is not None and turn.target is None and refers_back(turn.question):
+            # "how do I squash both of them into one number?": read with the topic it refers to as well, and keep
+            # whichever reading the ranker is surer of.
+            title = self.kb[state.topic].title
+            mentions = (*turn.mentions, Mention(state.topic, title, -1, -1, 100.0))
+            again = self.retriever.search(f"{turn.question} ({title})", mentions, turn.cues, k=self.settings.top_k)
+            surer = again.passages[0].score > ranking.passages[0].score and points_back(turn.question)
+            if again.confident and (not ranking.confident or surer):
+                return again
+        return ranking
 
-    def _unanswered(self, question: str, intent: str, text: str, passages: Sequence[Passage] = ()) -> Answer:
-        """An answer the kb does not back (confident is False): out of scope, small talk, or a topic to name."""
-        return Answer(
-            question=question, intent=intent, confident=False, answer=text, topic=None, passages=list(passages)
-        )
+    def _known_ids(self, refs: Sequence[str]) -> list[str]:
+        """Ids of the known topics that resolve to concepts; a name that matches none is left out, not an error."""
+        out: list[str] = []
+        for ref in refs:
+            try:
+                out.append(self.concept(ref).id)
+            except UnknownTopicError:
+                continue
+        return out
 
     def starting_points(self, n: int = 4) -> list[Topic]:
         """A few topics worth suggesting to anyone: those that unlock the most for what they need first (so

@@ -12,7 +12,7 @@ from kb import RoadmapError
 from qa.answer import Answer
 from qa.assistant import Assistant
 
-CHECKS = ("top", "prereq", "next", "oos")
+CHECKS = ("top", "prereq", "next", "oos", "compared", "assumed")
 MRR_DEPTH = 5
 
 
@@ -24,8 +24,10 @@ class EvalFileError(RoadmapError):
 class Case:
     q: str
     check: str
-    expect: str = ""
+    expect: str | list[str] = ""  # a list of patterns for "compared"
     history: list[str] = field(default_factory=list)
+    intent: str | None = None  # the answer's intent must equal it
+    not_: str | None = None  # with prereq/next: no listed title may match it
 
 
 @dataclass(frozen=True)
@@ -52,37 +54,51 @@ def load_cases(path: str | Path) -> list[Case]:
             raise EvalFileError(f"{p}:{n}: each line needs a 'q' string")
         if raw.get("check") not in CHECKS:
             raise EvalFileError(f"{p}:{n}: 'check' must be one of {', '.join(CHECKS)}")
-        if raw["check"] != "oos" and not isinstance(raw.get("expect"), str):
+        expect = raw.get("expect", "")
+        if raw["check"] == "compared":
+            if not (isinstance(expect, list) and len(expect) >= 2 and all(isinstance(x, str) for x in expect)):
+                raise EvalFileError(f"{p}:{n}: a 'compared' check needs 'expect': a list of two or more patterns")
+        elif raw["check"] != "oos" and not isinstance(expect, str):
             raise EvalFileError(f"{p}:{n}: a '{raw['check']}' check needs an 'expect' pattern")
+        for key in ("intent", "not"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise EvalFileError(f"{p}:{n}: '{key}' must be a string")
         try:
-            re.compile(raw.get("expect", ""))
+            for pattern in [*(expect if isinstance(expect, list) else [expect]), raw.get("not") or ""]:
+                re.compile(pattern)
         except re.error as e:
-            raise EvalFileError(f"{p}:{n}: 'expect' is not a regular expression ({e})") from None
+            raise EvalFileError(f"{p}:{n}: 'expect' or 'not' is not a regular expression ({e})") from None
         history = raw.get("history", [])
         if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
             raise EvalFileError(f"{p}:{n}: 'history' must be a list of strings")
-        cases.append(Case(raw["q"], raw["check"], raw.get("expect", ""), history))
+        cases.append(Case(raw["q"], raw["check"], expect, history, raw.get("intent"), raw.get("not")))
     if not cases:
         raise EvalFileError(f"{p}: no questions in the file")
     return cases
 
 
+_LISTS = {"prereq": "prerequisites", "next": "next_topics", "compared": "compared", "assumed": "assumed_known"}
+
+
 def judge(case: Case, ans: Answer) -> Outcome:
-    pattern = re.compile(case.expect, re.IGNORECASE) if case.expect else None
     titles = [p.title for p in ans.passages]
     got: dict[str, Any] = {"confident": ans.confident, "intent": ans.intent, "passages": titles[:3]}
     rank = None
     if case.check == "oos":
         return Outcome(case, not ans.confident, None, got)
-    assert pattern is not None
     if case.check == "top":
+        pattern = re.compile(str(case.expect), re.IGNORECASE)
         rank = next((i for i, t in enumerate(titles[:MRR_DEPTH], 1) if pattern.search(t)), None)
         passed = rank == 1
     else:
-        field_name = "prerequisites" if case.check == "prereq" else "next_topics"
-        listed = [t["title"] for t in getattr(ans, field_name)]
-        got[field_name] = listed
-        passed = any(pattern.search(t) for t in listed)
+        listed = [t["title"] for t in getattr(ans, _LISTS[case.check])]
+        got[_LISTS[case.check]] = listed
+        patterns = case.expect if isinstance(case.expect, list) else [case.expect]
+        passed = all(any(re.search(p, t, re.IGNORECASE) for t in listed) for p in patterns)
+        if case.not_:
+            passed = passed and not any(re.search(case.not_, t, re.IGNORECASE) for t in listed)
+    if case.intent is not None:
+        passed = passed and ans.intent == case.intent
     return Outcome(case, passed and ans.confident, rank if ans.confident else None, got)
 
 
@@ -102,6 +118,8 @@ def evaluate(bot: Assistant, cases: list[Case]) -> dict[str, Any]:
         "MRR": {"value": round(sum(1 / o.rank for o in top if o.rank) / len(top), 4) if top else None, "n": len(top)},
         "prereq": share([o.passed for o in by["prereq"]]),
         "next": share([o.passed for o in by["next"]]),
+        "compared": share([o.passed for o in by["compared"]]),
+        "assumed": share([o.passed for o in by["assumed"]]),
         "oos": share([o.passed for o in by["oos"]]),
         "confident": share([o.got["confident"] for o in in_scope]),
         "all": share([o.passed for o in outcomes]),

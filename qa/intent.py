@@ -21,7 +21,7 @@ _PATH = re.compile(
 )
 _PREREQ = re.compile(
     r"\b(before|prerequisites?|prereqs?|pre-requisites?|(learn|know|study|understand|master|need|cover)\w*( \w+){0,3} first|"
-    r"beforehand|required (for|to)|requirements? (for|of)|"
+    r"beforehand|required (for|to)|requirements? (for|of)|what (do|does) (those|they|these|them|it|that) need|"
     r"foundations? (for|of)|need(ed)? for|necessary (for|to)|ready (for|to)|depends? on|"
     r"what (do|should|must) i (need to )?(know|learn|study) (for|to (learn|study|understand|start|tackle)))\b",
     re.IGNORECASE,
@@ -47,7 +47,7 @@ _REFERS = re.compile(r"\b(it|its|that|this|those|these|them|they|there)\b", re.I
 # "all" are not enough: they occur in ordinary questions ("Do all models need scaling?", "...all day at work?").
 _BELIEF = re.compile(
     r"\b(only|always|never|fully|completely|entirely|no need|don't need|do not need|won't need|no longer need|"
-    r"isn'?t it|aren'?t they|true that|is it true|myth|surely|basically|all that matters|all you need|"
+    r"isn'?t it|aren'?t they|true that|is it true|myth|surely|basically|all that matters|all you need|yeah\s*\?|"
     r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|\bright\s*\?",
     re.IGNORECASE,
 )
@@ -109,8 +109,24 @@ def parse(question: str, names: NameIndex) -> Parsed:
         intent = "next_topics"
     else:
         intent = None
-    refers = bool(_REFERS.search(question)) or len(question.split()) <= 4
-    return Parsed(intent, mentions, known, refers, bool(_BELIEF.search(question)))
+    return Parsed(intent, mentions, known, refers_back(question), bool(_BELIEF.search(question)))
+
+
+_POINTS_BACK = re.compile(r"\b(it|its|they|them|those|these|both)\b", re.IGNORECASE)
+
+
+def points_back(question: str) -> bool:
+    """Whether a question's pronoun must mean something said before ("both of them", "it"), not "this step"."""
+    return bool(_POINTS_BACK.search(question))
+
+
+def refers_back(question: str) -> bool:
+    """Whether a question leans on what was said before: a pronoun ("it", "those") or too short to stand alone.
+
+    >>> refers_back("and before that?"), refers_back("What is gradient boosting used for in practice?")
+    (True, False)
+    """
+    return bool(_REFERS.search(question)) or len(question.split()) <= 4
 
 
 def pick_target(mentions: Sequence[Mention], specificity: dict[str, float], exclude: Sequence[str] = ()) -> str | None:

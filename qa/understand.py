@@ -1,0 +1,194 @@
+"""Understanding one turn: what the question asks (its intent), which topics it is about, and what it leaves to the
+conversation's state ("and before that?", "the second one", "explain it more simply").
+
+A question that names its own subject or intent overrides the history; the state fills in only what it leaves out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb import Background, KnowledgeBase, Mention, NameIndex, UnknownTopicError
+from kb.names import normalize
+from qa.features import Cues
+from qa.intent import GRAPH_INTENTS, parse, pick_target, small_talk
+from qa.state import State
+
+# Where a first learning path leads when the learner names no goal: the whole job, from foundations to production.
+START_GOAL = "mlops"
+START_STEPS = 6  # a first path shows this many steps; "and after that?" continues it
+SHORT_FOLLOW_UP = 8  # a graph question this short with a pronoun and no history asks which topic; longer ones search
+
+_SIMPLER = re.compile(
+    r"\b(simpler|simply|more simple|eli5|like i'?m (five|5|a kid)|in one (line|sentence)|plain (english|words)|"
+    r"dumb(ed)? (it )?down|layman'?s?|in short|tl;?dr|short version|easier way)\b",
+    re.IGNORECASE,
+)
+_EXAMPLE = re.compile(
+    r"\b(examples?|for instance|show me|concrete(ly)?|real[- ]world case|in practice|worked case)\b", re.IGNORECASE
+)
+_ORDINAL = re.compile(
+    r"\b(?:the )?(first|second|third|fourth|fifth|sixth|last|1st|2nd|3rd|4th|5th|6th)(?: one| topic| item| thing|$)|"
+    r"\b(?:number|no\.?|#) ?([1-8])\b",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
+_ORDINALS |= {"fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "last": -1}
+_WHOLE_PATH = re.compile(r"\b(whole|full|entire|complete) (path|thing|list|roadmap|way)\b", re.IGNORECASE)
+_COMPARE = re.compile(
+    r"\b(vs\.?|versus|difference|differences|differ|different|compared?( to| with)?|comparison|better than|or)\b",
+    re.IGNORECASE,
+)
+# "X or Y?" with a verb of choosing asks which to pick; "difference", "vs" ask how they differ.
+_CHOICE = re.compile(r"\bor\b.*\bfirst\b", re.IGNORECASE)
+_CONTRAST = re.compile(r"\b(vs\.?|versus|difference|differences|differ|different|compared?|comparison)\b", re.I)
+_START = re.compile(
+    r"\b(where (do|should|can|would) i (even )?(start|begin)|(complete|total|absolute) (beginner|newbie|noob)|"
+    r"first steps?|how (do|should|can) i (get )?start(ed)?|starting from (zero|nothing)|know nothing)\b",
+    re.IGNORECASE,
+)
+_BACKGROUND_CUE = re.compile(
+    r"\b(i'?m an?|i am an?|i work as an?|i'?ve been an?|as an?|coming from|my background is( in)?|i'?m a former|"
+    r"background in|i was an?|currently an?|working as an?|i have an?|i'?ve got an?|i hold an?|i studied|"
+    r"i build|i make|i write|i develop|my degree is in|i graduated in|i did an?)\s+(?P<said>.{2,60})",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question, understood: what it asks, about which topics, and how the answer should read."""
+
+    question: str
+    intent: str | None  # a graph intent, "comparison", or None (the ranking decides: definition, faq, misconception)
+    target: str | None = None  # the concept it is about
+    compared: tuple[str, ...] = ()  # for a comparison: the concepts set side by side
+    expand: tuple[str, ...] = ()  # a follow-up walking the graph: the topics to step on from
+    skip: tuple[str, ...] = ()  # ...and those already shown on the way, which it leaves out
+    known: tuple[str, ...] = ()  # known topics, stated in this question or before
+    assumed: tuple[str, ...] = ()  # topics taken as known from a background stated in this question
+    background: Background | None = None
+    style: str | None = None  # "short" (in_short) or "example" for a definition
+    chat: str | None = None  # small talk: "hello", "thanks" or "bye"
+    needs_topic: bool = False  # a follow-up with nothing to follow
+    query: str = ""  # the text to search
+    mentions: tuple[Mention, ...] = field(default_factory=tuple)
+    cues: Cues | None = None
+
+
+def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex, specificity: dict[str, float]) -> Turn:
+    """The `Turn` for `question` in a conversation whose state is `state`."""
+    chat = small_talk(question)
+    if chat is not None:
+        return Turn(question, None, chat=chat)
+    parsed = parse(question, names)
+    cues = Cues.of(question, parsed.states_belief)
+    background = _background(question, kb)
+    assumed = tuple(c for c in (background.knows if background else ()) if c not in state.known)
+    known = tuple(dict.fromkeys([*state.known, *assumed, *parsed.known]))
+    mentions = tuple(m for m in parsed.mentions if m.id not in parsed.known)
+    named = pick_target(mentions, specificity)
+    base = Turn(question, parsed.graph_intent, named, known=known, assumed=assumed, background=background,
+                query=question, mentions=mentions, cues=cues)  # fmt: skip
+    distinct = list(dict.fromkeys(m.id for m in mentions))
+    pair = _pair(question, distinct, state, names)
+    if pair is not None:
+        return _with(base, intent="comparison", compared=pair, target=pair[0])
+    if len(distinct) >= 2 and _CHOICE.search(question):
+        return _with(base, intent=None)  # "should I learn R or Python first?": a choice, which the ranking answers
+    follow_up = _follow_up(base, parsed.refers_back and not mentions, state)
+    if follow_up is not None:
+        return follow_up
+    if background is not None or (_START.search(question) and named is None):
+        return _with(base, intent="learning_path", target=named or START_GOAL)
+    if parsed.graph_intent == "next_topics" and named is None and parsed.known:
+        return _with(base, target=parsed.known[-1])  # "I know NumPy, what next?": what follows the last thing known
+    if parsed.graph_intent in GRAPH_INTENTS and named is None:
+        if state.topic is not None:
+            return _with(base, target=state.topic)  # "what should I learn next?": next after the conversation's topic
+        if parsed.refers_back and len(question.split()) <= SHORT_FOLLOW_UP:
+            return _with(base, needs_topic=True)
+        return _with(base, intent=None)  # "tidy this up before modelling": no topic to walk from, so search
+    return base
+
+
+def _follow_up(turn: Turn, refers_back: bool, state: State) -> Turn | None:
+    """What a question that leans on the conversation asks, or None when it stands on its own."""
+    q = turn.question
+    if state.topic is None:
+        return None
+    if turn.target is None and _SIMPLER.search(q):
+        return _with(turn, intent=None, target=state.topic, style="short")
+    if (turn.target is None or turn.target == state.topic) and _EXAMPLE.search(q) and len(q.split()) <= 12:
+        return _with(turn, intent=None, target=state.topic, style="example")
+    ordinal = _ORDINAL.search(q) if turn.target is None and state.listed else None
+    if ordinal is not None:
+        word = (ordinal.group(1) or "").lower()
+        i = _ORDINALS[word] if word else int(ordinal.group(2)) - 1
+        if -len(state.listed) <= i < len(state.listed):
+            return _with(turn, intent=None, target=state.listed[i], query=q, style="about")
+    if not refers_back:
+        return None
+    if _WHOLE_PATH.search(q):
+        return _with(turn, intent="learning_path", target=state.topic)
+    if turn.intent == "prerequisites" and state.direction == "back" and state.listed:
+        return _with(turn, target=state.topic, expand=state.listed, skip=state.shown)
+    if turn.intent == "next_topics" and state.intent == "learning_path" and state.listed:
+        # "and after that?" after the first steps of a path: the steps that come next on it.
+        return _with(turn, intent="learning_path", target=state.topic, expand=state.listed, skip=state.shown)
+    if turn.intent == "next_topics" and state.direction == "forward" and state.listed:
+        return _with(turn, target=state.topic, expand=state.listed, skip=state.shown)
+    if turn.intent in GRAPH_INTENTS:
+        return _with(turn, target=state.topic)
+    return None
+
+
+def _pair(question: str, named: list[str], state: State, names: NameIndex) -> tuple[str, str] | None:
+    """The two concepts a comparison sets side by side: two it names ("precision vs recall"; "supervised and
+    unsupervised learning", where the first borrows the second's last word), or one it names and the conversation's
+    topic ("how is it different from recall?")."""
+    if not _COMPARE.search(question) or _CHOICE.search(question) and not _CONTRAST.search(question):
+        return None
+    if len(named) >= 2 and (_CONTRAST.search(question) or _joined_by_or(question, names)):
+        return named[0], named[1]
+    shared = re.search(r"\b([\w-]+) (?:and|vs\.?|versus|or) ([\w-]+) ([\w-]+)\b", question, re.IGNORECASE)
+    if shared and len(named) == 1:
+        try:
+            first = names.resolve(f"{shared.group(1)} {shared.group(3)}")
+        except UnknownTopicError:
+            first = None
+        if first is not None and first != named[0]:
+            return first, named[0]
+    if len(named) == 1 and state.topic is not None and state.topic != named[0] and _CONTRAST.search(question):
+        return state.topic, named[0]
+    return None
+
+
+def _joined_by_or(question: str, names: NameIndex) -> bool:
+    """Whether two named concepts stand either side of a bare "or" ("PyTorch or TensorFlow?"), not merely in one
+    sentence with an "or" somewhere ("are AWS certs worth the money or nah")."""
+    spans = sorted((m.start, m.end) for m in names.mentions(question))
+    words = normalize(question).split()
+    return any(words[a_end:b_start] == ["or"] for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+
+
+def _background(question: str, kb: KnowledgeBase) -> Background | None:
+    """The learner background a question states ("I'm a web developer, ..."), if any."""
+    cue = _BACKGROUND_CUE.search(question)
+    if cue is None:
+        return None
+    said = f" {normalize(cue.group('said'))} "
+    best: tuple[int, Background] | None = None
+    for b in kb.backgrounds:
+        for name in b.names:
+            n = f" {normalize(name)} "
+            if n in said and (best is None or len(n) > best[0]):
+                best = (len(n), b)
+    return best[1] if best else None
+
+
+def _with(turn: Turn, **changes: object) -> Turn:
+    from dataclasses import replace
+
+    return replace(turn, **changes)  # type: ignore[arg-type]
