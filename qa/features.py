@@ -40,6 +40,9 @@ FEATURES: tuple[str, ...] = (
     "gap_names",
     "gap_asks",
     "vote_asks",
+    "rest_gap_passage",
+    "rest_gap_asks",
+    "rest_vote",
     "bm25",
     "gap_bm25",
     "named_self",
@@ -66,6 +69,9 @@ DENSE_FEATURES: tuple[str, ...] = (
     "gap_names",
     "gap_asks",
     "vote_asks",
+    "rest_gap_passage",
+    "rest_gap_asks",
+    "rest_vote",
 )
 LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25")
 # What each retriever may read: hybrid all; dense and bm25 only their own scores and the question's shape.
@@ -111,6 +117,11 @@ class Signals:
     cues: Cues
     question_words: int
     vector: np.ndarray | None = None  # the question's embedding, when it was computed here
+    # The passage cosine, best phrasing and vote for the question without the names it mentions (the same as above
+    # when it names none).
+    rest_passage: np.ndarray | None = None
+    rest_asks: np.ndarray | None = None
+    rest_vote: np.ndarray | None = None
 
 
 class Layout:
@@ -157,6 +168,9 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_names": s.names - s.names.max(),
         "gap_asks": s.asks - s.asks.max(),
         "vote_asks": s.vote,
+        "rest_gap_passage": _gap(s.rest_passage),
+        "rest_gap_asks": _gap(s.rest_asks),
+        "rest_vote": s.rest_vote if s.rest_vote is not None else s.vote,
         "bm25": bm25,
         "gap_bm25": bm25 - bm25.max(),
         "named_self": named_self,
@@ -176,3 +190,7 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "named_self_x_definition": c.definition * named_self,
     }
     return np.stack([np.asarray(cols[f], dtype=np.float32) for f in FEATURES], axis=1)
+
+
+def _gap(x: np.ndarray | None) -> np.ndarray | float:
+    return x - x.max() if x is not None else 0.0

@@ -85,12 +85,16 @@ class Retriever:
         cues: Cues,
         row: np.ndarray | None = None,
         leave_out: int | None = None,
+        rest_row: np.ndarray | None = None,
     ) -> Signals:
         """Every entry's raw scores for `query`. `row` is the query's precomputed `DenseIndex.row_scores` (else the
-        query is embedded); `leave_out` hides one phrasing of the asks view (for training on that phrasing)."""
+        query is embedded); `leave_out` hides one phrasing of the asks view (for training on that phrasing).
+        The same dense scores are also taken for the question without the names it mentions (`rest_of`), so the
+        ranker can tell a subject from a tool named in passing; `rest_row` is that text's precomputed row."""
         n = len(self._entries)
         zeros = np.zeros(n, dtype=np.float32)
         passage = names = asks = vote = zeros
+        rest = (zeros, zeros, zeros)
         vector = self._embedder.encode([query])[0] if row is None and self._embedder is not None else None
         if self._dense is not None and self.mode != "bm25":
             if row is None:
@@ -98,8 +102,17 @@ class Retriever:
             per_view, asks, vote = self._dense.split(row, leave_out)
             by_view = dict(zip(self._dense.views, per_view, strict=True))
             passage, names = by_view["passage"], by_view.get("names", zeros)
+            rest = (passage, asks, vote)
+            remainder = rest_of(query, mentions)
+            if remainder is not None:
+                if rest_row is None:
+                    assert self._embedder is not None  # checked in __init__
+                    rest_row = self._dense.row_scores(self._embedder.encode([remainder]))[0]
+                rest_views, rest_asks, rest_vote = self._dense.split(rest_row, leave_out)
+                rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         bm25 = self._lexical.scores(query) if self._lexical is not None and self.mode != "dense" else zeros
-        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, len(normalize(query).split()), vector)
+        words = len(normalize(query).split())
+        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, words, vector, *rest)
 
     def known_words(self, query: str) -> float:
         """The share of the question's content words that occur anywhere in the kb (0 when there are none)."""
@@ -124,6 +137,17 @@ class Retriever:
         vector = s.vector if s.vector is not None else self._embedder.encode([query])[0]
         in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))
         return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold)
+
+
+def rest_of(query: str, mentions: Sequence[Mention]) -> str | None:
+    """The question without the concept names it mentions ("my keras model must answer 5,000 requests a second"
+    -> "my model must answer 5,000 requests a second"), or None when it names none (or nothing else)."""
+    spans = [(m.start, m.end) for m in mentions if m.start >= 0]
+    if not spans:
+        return None
+    tokens = normalize(query).split()
+    kept = [w for i, w in enumerate(tokens) if not any(a <= i < b for a, b in spans)]
+    return " ".join(kept) if kept else None
 
 
 def _specificity(kb: KnowledgeBase) -> dict[str, float]:

@@ -14,7 +14,7 @@ from qa.features import Cues, matrix
 from qa.index import DenseIndex
 from qa.intent import parse
 from qa.ranker import RANKER_FILE, Example, Models, Table, read_examples, train, training_hash
-from qa.retrieve import Retriever
+from qa.retrieve import Retriever, rest_of
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -44,11 +44,17 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     if todo:
         vecs[todo] = retriever.encode([examples[k].text for k in todo])
     rows = dense.row_scores(vecs)
+    parsed = [parse(e.text, names) for e in examples]
+    rests = [rest_of(e.text, p.mentions) for e, p in zip(examples, parsed, strict=True)]
+    with_rest = [k for k, r in enumerate(rests) if r is not None]
+    rest_rows: list[np.ndarray | None] = [None] * len(examples)
+    if with_rest:
+        for k, r in zip(with_rest, dense.row_scores(retriever.encode([rests[k] for k in with_rest])), strict=True):
+            rest_rows[k] = r
     xs, extra = [], []
-    for e, row in zip(examples, rows, strict=True):
-        parsed = parse(e.text, names)
-        cues = Cues.of(e.text, parsed.states_belief)
-        s = retriever.signals(e.text, parsed.mentions, cues, row=row, leave_out=e.ask_row)
+    for e, row, p, rest_row in zip(examples, rows, parsed, rest_rows, strict=True):
+        cues = Cues.of(e.text, p.states_belief)
+        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=e.ask_row, rest_row=rest_row)
         xs.append(matrix(s, retriever.layout))
         extra.append((retriever.known_words(e.text), cues.words))
     return Table(examples, xs, extra, vecs)
