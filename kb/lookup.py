@@ -65,6 +65,9 @@ class NameIndex:
         self._choices = [c for c, _ in choices]
         self._owners = [i for _, i in choices]
         self._compact_keys = list(self._concept_names)
+        # A text over twice a name's length cannot reach any fuzzy cutoff (ratio <= 2*short/(short+long) < 0.67), so
+        # longer texts skip the fuzzy step: its cost grows with the text's length, and learners' names are short.
+        self._fuzzy_max = 2 * max([len(c) for c in [*self._choices, *self._compact_keys]] or [0])
 
     def title(self, topic_id: str) -> str:
         return self._titles[topic_id]
@@ -82,7 +85,7 @@ class NameIndex:
         key = compact(ref)
         if key in self._all_names:
             return self._all_names[key]
-        if len(key) >= 4:
+        if 4 <= len(key) <= self._fuzzy_max:
             hits = process.extract(normalize(ref), self._choices, scorer=fuzz.ratio, limit=8)
             best: dict[str, float] = {}
             for _, score, i in hits:
@@ -94,7 +97,7 @@ class NameIndex:
 
     def suggest(self, ref: str, limit: int = SUGGESTIONS) -> list[str]:
         """Titles of the concepts whose names are closest to `ref`, best first."""
-        text = normalize(ref)
+        text = normalize(ref[: 2 * self._fuzzy_max])  # the closest names to a long text are those to its start
         if not text:
             return []
         ranked: list[tuple[str, float]] = []
@@ -115,6 +118,7 @@ class NameIndex:
         tokens = normalize(text).split()
         taken = [False] * len(tokens)
         found: list[Mention] = []
+        fuzzy: dict[str, tuple[str, float, int] | None] = {}  # a repeated word is matched once
         for how in ("exact", "stemmed", "fuzzy"):
             for n in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
                 for i in range(len(tokens) - n + 1):
@@ -128,8 +132,12 @@ class NameIndex:
                         hit, score = self._concept_names.get(key), 100.0
                     elif how == "stemmed" and n >= 2:  # one stemmed word is too loose: "explain" ~ "explainability"
                         hit, score = self._stemmed_names.get(_stem_key(words)), STEMMED_SCORE
-                    elif how == "fuzzy" and len(key) >= MENTION_FUZZY_MIN_CHARS and n <= 3:
-                        match = process.extractOne(key, self._compact_keys, scorer=fuzz.ratio, score_cutoff=MENTION_MIN)
+                    elif how == "fuzzy" and MENTION_FUZZY_MIN_CHARS <= len(key) <= self._fuzzy_max and n <= 3:
+                        if key not in fuzzy:
+                            fuzzy[key] = process.extractOne(
+                                key, self._compact_keys, scorer=fuzz.ratio, score_cutoff=MENTION_MIN
+                            )
+                        match = fuzzy[key]
                         hit, score = (self._concept_names[match[0]], match[1]) if match else (None, 0.0)
                     else:
                         hit = None
