@@ -201,6 +201,7 @@ def path_text(
     background: Background | None,
     known: Sequence[str],
     note: str = "",
+    known_topics: Sequence[Topic] = (),
 ) -> str:
     """A learning path: from a stated background (what it assumes, said plainly) or from the start."""
     parts: list[str] = []
@@ -211,10 +212,14 @@ def path_text(
             "Change that under \"Topics I already know\" if it's not right."
         )
     if steps:
-        head = f"**Your next steps towards {target.title}:**" if known or background else (
-            f"**Start here, in this order, on the way to {target.title}:**"
-        )
-        parts.append(f"{head}\n\n{_numbered(steps, with_gist=True)}")
+        if background is not None or note:
+            head = f"**Your next steps towards {target.title}:**" if known else (
+                f"**Start here, in this order, on the way to {target.title}:**"
+            )
+        else:
+            skip = f" (skipping what you know: {_inline(known_topics)})" if known_topics else ""
+            head = f"**Your path to {target.title}**{skip}, each step after what it needs:"
+        parts.append(f"{head}\n\n{_numbered([*steps, target] if not note else steps, with_gist=True)}")
     else:
         parts.append(f"You already know everything on the way to **{target.title}**.")
     if note:

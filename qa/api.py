@@ -74,6 +74,8 @@ class AnswerOut(BaseModel):
     passages: list[PassageOut]
     prerequisites: list[TopicRef]
     next_topics: list[TopicRef]
+    compared: list[TopicRef] = Field(description="The topics a comparison answer sets side by side, else [].")
+    assumed_known: list[TopicRef] = Field(description="Topics taken as known from a background the learner stated.")
 
 
 class TopicOut(BaseModel, extra="allow"):
@@ -221,6 +223,9 @@ def create_api(bot: Assistant, pool: Pool | None = None) -> FastAPI:
     async def health() -> dict[str, Any]:
         return {
             "status": "ok",
+            # The server listens only once the index is loaded, so this is true whenever it answers; a probe (or a
+            # test app over a lazy assistant) can still tell.
+            "ready": bot.index_status.startswith(("loaded", "built")),
             "kb": bot.kb.stats(),
             "index": bot.index_status.split(" ", 1)[0],  # "loaded" or "built": never a path or an error's text
             "retriever": bot.mode,

@@ -98,7 +98,8 @@ def _graph(bot: Assistant, turn: Turn, ranking: Ranking) -> Answer:
             note = f"{len(later)} more steps after these: ask \"and after that?\"" if later else ""
         else:
             before = path[:-1] if path and path[-1].id == topic.id else path
-        text = path_text(topic, before, [bot.kb[k] for k in turn.assumed], turn.background, known, note)
+        said = [bot.kb[k] for k in known if k not in turn.assumed]
+        text = path_text(topic, before, [bot.kb[k] for k in turn.assumed], turn.background, known, note, said)
         after = _topics(bot, kbase.next_topics(g, topic.id, known=known))
         return _answer(bot, turn, intent, text, topic, passages, before, after)
     if turn.expand:

@@ -95,7 +95,13 @@ class Retriever:
         zeros = np.zeros(n, dtype=np.float32)
         passage = names = asks = vote = zeros
         rest = (zeros, zeros, zeros)
-        vector = self._embedder.encode([query])[0] if row is None and self._embedder is not None else None
+        remainder = rest_of(query, mentions)
+        vector = rest_vector = None
+        if row is None and self._embedder is not None:
+            # One call for the question and its remainder: a batch of two costs little more than one.
+            texts = [query] if remainder is None else [query, remainder]
+            vecs = self._embedder.encode(texts)
+            vector, rest_vector = vecs[0], (vecs[1] if remainder is not None else None)
         if self._dense is not None and self.mode != "bm25":
             if row is None:
                 row = self._dense.row_scores(vector)[0]
@@ -103,11 +109,9 @@ class Retriever:
             by_view = dict(zip(self._dense.views, per_view, strict=True))
             passage, names = by_view["passage"], by_view.get("names", zeros)
             rest = (passage, asks, vote)
-            remainder = rest_of(query, mentions)
             if remainder is not None:
                 if rest_row is None:
-                    assert self._embedder is not None  # checked in __init__
-                    rest_row = self._dense.row_scores(self._embedder.encode([remainder]))[0]
+                    rest_row = self._dense.row_scores(rest_vector)[0]
                 rest_views, rest_asks, rest_vote = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         bm25 = self._lexical.scores(query) if self._lexical is not None and self.mode != "dense" else zeros

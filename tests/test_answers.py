@@ -10,13 +10,10 @@ from qa import Assistant, BadQuestionError
 from qa.evaluate import evaluate, load_cases
 
 SHARED_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
-OWN = Path(__file__).resolve().parent / "questions.jsonl"
-HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
-OUT_OF_SCOPE = [
-    q.strip()
-    for q in (Path(__file__).resolve().parent / "out_of_scope.txt").read_text().splitlines()
-    if q.strip() and not q.startswith("#")
-]
+SETS = Path(__file__).resolve().parent / "sets"
+BLIND_A = SETS / "blind_a.jsonl"  # the tuning set
+BLIND_B = SETS / "blind_b.jsonl"  # the report set, never tuned on
+CONVERSATIONS = SETS / "conversations.jsonl"
 
 
 @pytest.mark.skipif(not SHARED_DEV.exists(), reason="../shared/eval/dev.jsonl is not beside this checkout")
@@ -27,32 +24,46 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
     assert m["all"]["value"] >= 0.95, report["failures"]
 
 
-def test_own_learner_questions_are_answered(bot: Assistant) -> None:
-    report = evaluate(bot, load_cases(OWN))
+@pytest.mark.parametrize(
+    "path, hit1, everything, refused",
+    [
+        (BLIND_A, 0.78, 0.8, 0.9),  # tuned on: 0.819 / 0.845 / 12 of 12 now
+        (BLIND_B, 0.65, 0.65, 0.6),  # never tuned on: a floor under what it measures, not a target
+    ],
+    ids=["blind-a-tuning", "blind-b-report"],
+)
+def test_blind_learner_questions_are_answered(
+    bot: Assistant, path: Path, hit1: float, everything: float, refused: float
+) -> None:
+    m = evaluate(bot, load_cases(path))["metrics"]
+    assert m["Hit@1"]["value"] >= hit1 and m["all"]["value"] >= everything and m["oos"]["value"] >= refused, m
+
+
+def test_a_conversation_follows_the_learner_turn_by_turn(bot: Assistant) -> None:
+    """60 conversations written without sight of the engine: follow-ups, backgrounds, comparisons, asides."""
+    report = evaluate(bot, load_cases(CONVERSATIONS))
     assert report["metrics"]["all"]["value"] >= 0.9, report["failures"]
 
 
-@pytest.mark.parametrize(
-    "name, floor",
-    [
-        ("heldout.jsonl", 0.93),  # 90 questions written without sight of the engine; 0.967 now
-        ("heldout2.jsonl", 0.8),  # 80 more, learners describing problems rather than naming topics; 0.838 now
-    ],
-)
-def test_held_out_learner_questions_are_answered(bot: Assistant, name: str, floor: float) -> None:
-    report = evaluate(bot, load_cases(Path(__file__).resolve().parent / name))
-    assert report["metrics"]["all"]["value"] >= floor, report["failures"]
-
-
 def test_hybrid_beats_each_retriever_alone_on_mrr(bot: Assistant, index_dir: Path) -> None:
-    files = [OWN, HELDOUT] + ([SHARED_DEV] if SHARED_DEV.exists() else [])
-    cases = [c for f in files for c in load_cases(f) if c.check == "top"]
+    cases = [c for f in (BLIND_A, BLIND_B) for c in load_cases(f) if c.check == "top"]
     mrr = {
         mode: evaluate(Assistant.load(index_dir=index_dir, retriever=mode), cases)["metrics"]["MRR"]["value"]
         for mode in ("dense", "bm25")
     }
     hybrid = evaluate(bot, cases)["metrics"]["MRR"]["value"]
     assert hybrid > mrr["dense"] and hybrid > mrr["bm25"], (hybrid, mrr)
+
+
+# Off-topic near misses of each kind the answer-quality issue names (our own examples; the classifier never saw them).
+OUT_OF_SCOPE = [
+    "How tall is Mount Everest?",
+    "i'm building a travel blog, should i use flask or django?",  # a roadmap word in another sense
+    "how much does a senior ML engineer make in Toronto?",  # pay
+    "is a MacBook Air good enough or should I get a gaming laptop with an RTX card?",  # gadgets
+    "ModuleNotFoundError: No module named 'sklearn' even though I ran pip install sklearn, help",  # an error
+    "what's the best way to become a commercial airline pilot?",  # another career
+]
 
 
 @pytest.mark.parametrize("question", OUT_OF_SCOPE)
@@ -62,6 +73,30 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
     assert ans.intent == "out_of_scope"
     assert ans.topic is None and ans.prerequisites == [] and ans.next_topics == []
     assert "won't guess" in ans.answer and "**" in ans.answer  # an honest reply that suggests topics
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        # A tool named in passing does not capture the answer.
+        ("our keras model needs to handle five thousand predictions per second for the checkout page", "model-serving"),
+        # A described situation reaches its concept.
+        ("I keep trading missed fraud cases against false alarms by moving the cutoff, is there a chart of every "
+         "cutoff at once?", "roc-auc"),
+        # A long, chatty question is answered with confidence.
+        ("hey so I've been working through a bunch of online courses for the last few months and I keep getting "
+         "stuck on the same thing, my models look amazing on the data I trained on and then fall apart on anything "
+         "new, what am I doing wrong?", "overfitting|prevent-overfitting"),
+        # A stated belief leads with the misconception, though it names a background and a degree.
+        ("I'm a data analyst and I want to move into ML, is a PhD the only way in?", "need-phd"),
+    ],
+    ids=["tool-in-passing", "described-situation", "long-and-chatty", "belief-with-background"],
+)
+def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
+    import re
+
+    ans = bot.ask(question)
+    assert ans.confident and re.fullmatch(expected, ans.passages[0].id), (ans.intent, ans.passages[:2])
 
 
 @pytest.mark.parametrize(
