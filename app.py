@@ -76,11 +76,13 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     return gr.mount_gradio_app(app, demo, path="/", mcp_server=settings.mcp, css=CSS, footer_links=["api"])
 
 
-def serve(host: str | None = None, port: int | None = None, mcp: bool | None = None) -> None:
-    """Load everything (building the index if needed), then serve until interrupted."""
+def serve(
+    host: str | None = None, port: int | None = None, mcp: bool | None = None, serve_only: bool | None = None
+) -> None:
+    """Load everything (building the index if needed, unless `serve_only`), then serve until interrupted."""
     import uvicorn
 
-    settings = Settings.from_env(host=host, port=port, mcp=mcp)
+    settings = Settings.from_env(host=host, port=port, mcp=mcp, serve_only=serve_only)
     started = time.perf_counter()
     bot = Assistant.load(settings=settings)
     print(

@@ -126,7 +126,11 @@ def topics(kind: str | None, as_json: bool) -> None:
 @_edge
 def build_index(force: bool) -> None:
     """Build the search index (only when missing or stale, unless --force) and the fast query encoder."""
-    bot = _bot(lazy=True)
+    from qa.assistant import Assistant
+    from qa.settings import Settings
+
+    # Building is this command's job, also where ROADMAP_QA_SERVE_ONLY is set for the server.
+    bot = Assistant.load(settings=Settings.from_env(serve_only=False), lazy=True)
     status = bot.warm(force=force, wait_for_encoder=True)
     stats = bot.kb.stats()
     encoder = bot.retriever.encoder_backend
@@ -155,12 +159,18 @@ def eval_(file: str, retriever: str | None, as_json: bool, verbose: bool) -> Non
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 7860).")
 @click.option("--mcp", is_flag=True, default=None, help="Also serve the MCP tools.")
+@click.option(
+    "--serve-only",
+    is_flag=True,
+    default=None,
+    help="Never build: a missing or stale index is an error (needs no torch; run build-index first).",
+)
 @_edge
-def serve(host: str | None, port: int | None, mcp: bool | None) -> None:
+def serve(host: str | None, port: int | None, mcp: bool | None, serve_only: bool | None) -> None:
     """Serve the chat, the HTTP API and the widget (what `python app.py` runs)."""
     import app
 
-    app.serve(host=host, port=port, mcp=mcp)
+    app.serve(host=host, port=port, mcp=mcp, serve_only=serve_only)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

