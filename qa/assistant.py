@@ -9,7 +9,6 @@ from pathlib import Path
 import kb as kbase
 from kb import KnowledgeBase, Mention, NameIndex, Topic, UnknownTopicError
 from qa.answer import Answer
-from qa.errors import IndexStoreError
 from qa.intent import points_back, refers_back
 from qa.limits import check_history, check_known, check_question, check_ref
 from qa.respond import respond
@@ -18,8 +17,6 @@ from qa.settings import RetrieverName, Settings, check_retriever
 from qa.state import State
 from qa.understand import Turn, understand
 
-SOURCE_SHARE = 0.5  # passages the ranker finds at least half as likely as the best one are cited as sources
-MAX_SOURCES = 3
 STATE_CACHE = 512  # conversation states kept for follow-ups (a replay costs one answer per earlier message)
 
 
@@ -41,6 +38,7 @@ class Assistant:
         self._starts: list[Topic] | None = None
         self._lock = threading.Lock()
         self._states: dict[tuple[tuple[str, ...], tuple[str, ...]], State] = {}
+        self._states_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -76,7 +74,7 @@ class Assistant:
             from qa.embed import Embedder
             from qa.index import open_index
             from qa.lexical import Lexical
-            from qa.ranker import Models
+            from qa.training import open_models
 
             # Every mode's ranker is trained from the hybrid signals, so the dense index is always opened; on a
             # first start the ONNX copy is exported after the index is built, in another process, so the first
@@ -87,17 +85,8 @@ class Assistant:
             dense, self.index_status = open_index(folder, self.kb, embedder, force=force, build=build)
             lexical = Lexical(list(self.kb.entries))
             full = Retriever(self.kb, "hybrid", embedder, dense, lexical)
-            try:
-                models = Models.load(folder)
-                current = models.manifest.get("training_hash") == self._training_hash(dense)
-            except IndexStoreError:
-                current = False
-            if not current and not build:
-                raise IndexStoreError("the ranker is missing or stale: run `roadmap-qa build-index` first")
-            if force or not current:
-                from qa.training import open_models
-
-                models, trained = open_models(folder, full, self.names, force=force)
+            models, trained = open_models(folder, full, self.names, force=force, build=build)
+            if trained != "loaded":
                 self.index_status += f"; ranker {trained}"
             exporting = embedder.export_in_background()
             if exporting is not None and wait_for_encoder:
@@ -111,13 +100,6 @@ class Assistant:
                 models.modes[self.mode],
             )
             return self.index_status
-
-    def _training_hash(self, dense: object) -> str:
-        from qa.ranker import read_examples, training_hash
-
-        asks = [(i, a) for i, t in enumerate(self.kb.entries) for a in t.asks]
-        examples = read_examples(Path(self.kb.path) / "training", [t.title for t in self.kb.entries], asks)
-        return training_hash(self.kb.content_hash, dense.manifest.get("model", ""), examples)  # type: ignore[attr-defined]
 
     @property
     def retriever(self) -> Retriever:
@@ -181,15 +163,17 @@ class Assistant:
         """The state a conversation reaches after `history`: each earlier message replayed in turn, so any process
         rebuilds the same state from the same messages (memoised: a follow-up replays the same prefix)."""
         key = (history, known)
-        if key in self._states:
-            return self._states[key]
+        cached = self._states.get(key)
+        if cached is not None:
+            return cached
         state = self.conversation(history[:-1], known) if history else State(known=known)
         if history:
             turn = understand(history[-1], state, self.kb, self.names, self.retriever.specificity)
             state = state.after(self._respond(turn, state), turn.known, picked=turn.style == "about")
-        if len(self._states) >= STATE_CACHE:
-            self._states.pop(next(iter(self._states)))
-        self._states[key] = state
+        with self._states_lock:  # served from several threads: evict and insert as one step
+            if len(self._states) >= STATE_CACHE:
+                self._states.pop(next(iter(self._states)))
+            self._states[key] = state
         return state
 
     def _rank(self, turn: Turn, state: State) -> Ranking | None:

@@ -60,8 +60,11 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     return Table(examples, xs, extra, vecs)
 
 
-def open_models(folder: Path, retriever: Retriever, names: NameIndex, force: bool = False) -> tuple[Models, str]:
-    """The models for this kb and index: loaded when current, else trained and saved. Returns them and what happened.
+def open_models(
+    folder: Path, retriever: Retriever, names: NameIndex, force: bool = False, build: bool = True
+) -> tuple[Models, str]:
+    """The models for this kb and index: loaded when current, else trained and saved (or, when not `build`, an
+    `IndexStoreError` naming the command that builds them). Returns them and what happened.
 
     `retriever` must be a hybrid one (the models of every mode are trained from its signals)."""
     kb = retriever.kb
@@ -77,6 +80,8 @@ def open_models(folder: Path, retriever: Retriever, names: NameIndex, force: boo
             reason = "training data changed"
         except IndexStoreError as e:
             reason = str(e)
+    if not build:
+        raise IndexStoreError(f"the ranker is missing or stale ({reason}): run `roadmap-qa build-index` first")
     if not any(e.targets for e in examples):
         raise IndexStoreError("the kb has no learner phrasings ('asks') to train the ranker on")
     table = feature_table(retriever, names, examples)
