@@ -220,6 +220,8 @@ def path_text(
             skip = f" (skipping what you know: {_inline(known_topics)})" if known_topics else ""
             head = f"**Your path to {target.title}**{skip}, each step after what it needs:"
         parts.append(f"{head}\n\n{_numbered([*steps, target] if not note else steps, with_gist=True)}")
+    elif note or not known:
+        parts.append(f"That was the last step: next comes **{target.title}** itself.")
     else:
         parts.append(f"You already know everything on the way to **{target.title}**.")
     if note:

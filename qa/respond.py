@@ -19,7 +19,7 @@ from qa.answer import (
 )
 from qa.intent import GRAPH_INTENTS
 from qa.retrieve import Passage, Ranking
-from qa.understand import START_GOAL, START_STEPS, Turn
+from qa.understand import START_STEPS, Turn
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -91,7 +91,7 @@ def _graph(bot: Assistant, turn: Turn, ranking: Ranking) -> Answer:
     note = ""
     if intent == "learning_path":
         path = _topics(bot, kbase.learning_path(g, topic.id, known=known))
-        if turn.expand or turn.target == START_GOAL and not turn.mentions:
+        if turn.style == "steps":
             # A first path shows a few steps; "and after that?" the next few.
             rest = [t for t in path if t.id not in skip]
             before, later = rest[:START_STEPS], rest[START_STEPS:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import kb as kbase
 from kb import Background, KnowledgeBase, Mention, NameIndex, UnknownTopicError
 from kb.names import normalize
 from qa.features import Cues
@@ -69,7 +70,7 @@ class Turn:
     known: tuple[str, ...] = ()  # known topics, stated in this question or before
     assumed: tuple[str, ...] = ()  # topics taken as known from a background stated in this question
     background: Background | None = None
-    style: str | None = None  # "short" (in_short) or "example" for a definition
+    style: str | None = None  # "short" (in_short), "example", "about" (picked from a list), "steps" (a first path)
     chat: str | None = None  # small talk: "hello", "thanks" or "bye"
     needs_topic: bool = False  # a follow-up with nothing to follow
     query: str = ""  # the text to search
@@ -101,7 +102,9 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
     if follow_up is not None:
         return follow_up
     if background is not None or (_START.search(question) and named is None):
-        return _with(base, intent="learning_path", target=named or START_GOAL)
+        # A goal they name, if it is a real destination ("ML engineering" names the role, whose path is empty).
+        far = named is not None and len(kbase.learning_path(kb.graph, named)) > START_STEPS // 2
+        return _with(base, intent="learning_path", target=named if far else START_GOAL, style="steps")
     if parsed.graph_intent == "next_topics" and named is None and parsed.known:
         return _with(base, target=parsed.known[-1])  # "I know NumPy, what next?": what follows the last thing known
     if parsed.graph_intent in GRAPH_INTENTS and named is None:
@@ -136,7 +139,9 @@ def _follow_up(turn: Turn, refers_back: bool, state: State) -> Turn | None:
         return _with(turn, target=state.topic, expand=state.listed, skip=state.shown)
     if turn.intent == "next_topics" and state.intent == "learning_path" and state.listed:
         # "and after that?" after the first steps of a path: the steps that come next on it.
-        return _with(turn, intent="learning_path", target=state.topic, expand=state.listed, skip=state.shown)
+        return _with(
+            turn, intent="learning_path", target=state.topic, expand=state.listed, skip=state.shown, style="steps"
+        )
     if turn.intent == "next_topics" and state.direction == "forward" and state.listed:
         return _with(turn, target=state.topic, expand=state.listed, skip=state.shown)
     if turn.intent in GRAPH_INTENTS:

@@ -1,0 +1,115 @@
+"""A conversation that follows the learner: each row of the conversation issue's table, through `Assistant.ask` and
+through `POST /api/ask`, which must agree (no server keeps conversations: the history alone rebuilds the state)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from qa import Assistant
+
+
+def ids(refs: list[dict[str, str]]) -> list[str]:
+    return [r["id"] for r in refs]
+
+
+def test_and_before_that_steps_one_level_further_back(bot: Assistant) -> None:
+    first = bot.ask("what should I learn before deep learning?")
+    again = bot.ask("and before that?", history=["what should I learn before deep learning?"])
+    assert again.intent == "prerequisites" and again.confident
+    assert again.prerequisites and not set(ids(again.prerequisites)) & set(ids(first.prerequisites))
+    # Each is a prerequisite of something the first answer listed.
+    stood_on = {p.id for t in first.prerequisites for p in bot.prerequisites(t["id"])}
+    assert set(ids(again.prerequisites)) <= stood_on
+
+
+def test_and_after_that_steps_one_level_further_on(bot: Assistant) -> None:
+    first = bot.ask("what comes after Docker?")
+    again = bot.ask("and after that?", history=["what comes after Docker?"])
+    assert again.intent == "next_topics" and again.next_topics
+    assert not set(ids(again.next_topics)) & set(ids(first.next_topics))
+    unlocked = {n.id for t in first.next_topics for n in bot.next_topics(t["id"])}
+    assert set(ids(again.next_topics)) <= unlocked
+
+
+def test_a_question_that_names_its_own_subject_overrides_the_history(bot: Assistant) -> None:
+    ans = bot.ask("how long does it take?", history=["what is deep learning?"])
+    assert ans.intent == "faq" and "how long" in ans.passages[0].title.lower()
+
+
+def test_a_complete_beginner_gets_a_first_path_not_a_misconception(bot: Assistant) -> None:
+    ans = bot.ask("I'm a complete beginner, where do I start?")
+    assert ans.confident and ans.intent == "learning_path"
+    first = ids(ans.prerequisites)
+    assert 3 <= len(first) <= 8 and {"python", "probability"} & set(first[:3])
+    assert "Not quite" not in ans.answer
+
+
+def test_a_stated_background_becomes_the_starting_point(bot: Assistant) -> None:
+    ans = bot.ask("I'm a web developer, how do I get into ML engineering?")
+    assert ans.intent == "learning_path" and ans.assumed_known
+    assumed = set(ids(ans.assumed_known))
+    assert assumed & {"git", "sql", "command-line"}
+    assert not assumed & set(ids(ans.prerequisites))  # a path that starts after what they know
+    assert "Web developer" in ans.answer or "web developer" in ans.answer
+    # ...and what was assumed stays known for the rest of the conversation.
+    later = bot.ask("what comes after git?", history=["I'm a web developer, how do I get into ML engineering?"])
+    assert "git" not in ids(later.next_topics)
+
+
+def test_a_comparison_sets_both_topics_side_by_side(bot: Assistant) -> None:
+    ans = bot.ask("precision vs recall")
+    assert ans.intent == "comparison" and ids(ans.compared) == ["precision", "recall"]
+    assert "**Precision:**" in ans.answer and "**Recall:**" in ans.answer
+    follow = bot.ask("how is it different from recall?", history=["what is precision?"])
+    assert follow.intent == "comparison" and set(ids(follow.compared)) == {"precision", "recall"}
+
+
+@pytest.mark.parametrize(
+    "question, field, marker",
+    [("explain it more simply", "in_short", "in one line"), ("give me an example", "example", "an example")],
+)
+def test_simpler_and_example_use_the_concepts_own_fields(
+    bot: Assistant, question: str, field: str, marker: str
+) -> None:
+    ans = bot.ask(question, history=["what is gradient descent?"])
+    assert ans.intent == "definition" and ans.topic["id"] == "gradient-descent"  # type: ignore[index]
+    text = getattr(bot.topic("gradient-descent"), field)
+    assert text and text in ans.answer and marker in ans.answer
+
+
+def test_ordinals_resolve_against_the_topics_just_listed(bot: Assistant) -> None:
+    listed = bot.ask("What should I learn before neural networks?").prerequisites
+    ans = bot.ask("tell me about the second one", history=["What should I learn before neural networks?"])
+    assert ans.topic["id"] == listed[1]["id"]  # type: ignore[index]
+
+
+def test_what_the_roadmap_leaves_out_is_declined_honestly(bot: Assistant) -> None:
+    ans = bot.ask("how much do ML engineers earn?")
+    assert ans.confident is False and ans.intent == "out_of_scope" and "won't guess" in ans.answer
+
+
+def test_passages_of_earlier_turns_never_source_a_later_one(bot: Assistant) -> None:
+    ans = bot.ask("what is docker?", history=["what is a random forest?", "and what about precision?"])
+    assert ans.topic["id"] == "docker"  # type: ignore[index]
+    assert not {"random-forests", "precision"} & {p.id for p in ans.passages[:1]}
+
+
+CONVERSATION = [
+    "what should I learn before deep learning?",
+    "and before that?",
+    "tell me about the first one",
+    "give me an example",
+    "precision vs recall",
+    "I'm a data analyst, how do I get into ML engineering?",
+    "and after that?",
+]
+
+
+def test_the_http_api_and_python_agree_turn_by_turn(bot: Assistant, server: str) -> None:
+    with httpx.Client(timeout=60) as client:
+        for i, q in enumerate(CONVERSATION):
+            history = CONVERSATION[:i]
+            over_http = client.post(f"{server}/api/ask", json={"q": q, "history": history})
+            assert over_http.status_code == 200, over_http.text
+            assert over_http.json() == bot.ask(q, history=history).to_dict(), q
