@@ -1,5 +1,5 @@
 """The web app, one process: the Gradio chat at `/`, the REST API at `/api`, the widget at `/widget.js`, and (with
-`ROADMAP_QA_MCP=true` or `roadmap-qa serve --mcp`) MCP tools at `/gradio_api/mcp/`.
+`ROADMAP_QA_MCP=true` or `roadmap-qa serve --mcp`) MCP tools at `/mcp/` (streamable HTTP).
 
 Importing this module builds the app without starting it (tests use `create_app`); `python app.py` serves it.
 Answering logic lives in `qa/`; this file only wires the pieces together.
@@ -23,6 +23,7 @@ from qa.api import create_api
 from qa.chat import API_NAMES, CSS, build_chat
 from qa.guard import Guard
 from qa.limits import MAX_URL_CHARS
+from qa.mcp_tools import create_mcp
 from qa.pool import Pool
 
 WIDGET = Path(qa.__file__).resolve().parent / "static" / "widget.js"
@@ -36,12 +37,17 @@ SERVER_OPTIONS: dict[str, object] = {"timeout_graceful_shutdown": 2, "h11_max_in
 def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     # Answers come from a bounded pool with a deadline (processes when `workers` > 1), never the event loop.
     pool = Pool(bot, workers=settings.answer_workers, slots=settings.concurrency, deadline=settings.deadline)
+    mcp = create_mcp(bot, pool, host=settings.host) if settings.mcp else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool.start()
         try:
-            yield
+            if mcp is None:
+                yield
+            else:
+                async with mcp.session_manager.run():
+                    yield
         finally:
             pool.close()
 
@@ -64,6 +70,8 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     # Outermost: URL and body limits, closed upload routes and private events, before any routing or parsing.
     app.add_middleware(Guard, public=API_NAMES)
     app.mount("/api", create_api(bot, pool))
+    if mcp is not None:
+        app.mount("/mcp", mcp.streamable_http_app())
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:
@@ -73,7 +81,7 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     demo.queue(default_concurrency_limit=settings.concurrency)
     app.state.chat = demo
     app.state.pool = pool
-    return gr.mount_gradio_app(app, demo, path="/", mcp_server=settings.mcp, css=CSS, footer_links=["api"])
+    return gr.mount_gradio_app(app, demo, path="/", mcp_server=False, css=CSS, footer_links=["api"])
 
 
 def serve(
@@ -90,7 +98,7 @@ def serve(
     )
     print(
         f"roadmap-qa: chat http://{settings.host}:{settings.port}/  API /api/docs  widget /widget.js"
-        + ("  MCP /gradio_api/mcp/" if settings.mcp else "")
+        + ("  MCP /mcp/" if settings.mcp else "")
     )
     uvicorn.run(
         create_app(bot, settings),

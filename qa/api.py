@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -29,6 +30,7 @@ from qa.limits import (
     MAX_URL_CHARS,
 )
 from qa.pool import Pool, Refusal, refusal
+from qa.starters import STARTERS
 
 # The question must hold something besides white space (an empty one is refused before any work).
 QUESTION = r"\S"
@@ -142,7 +144,8 @@ def create_api(bot: Assistant, pool: Pool | None = None) -> FastAPI:
 
     Answering runs in `pool` (by default a few threads in this process) with its deadline."""
     pool = pool or Pool(bot)
-    api = FastAPI(
+    # Swagger UI's script and styles are served from this app (fastapi-offline ships them): /api/docs works offline.
+    api = FastAPIOffline(
         title="roadmap-qa API",
         version="1",
         description="Questions and learning paths for the machine-learning-engineer roadmap. "
@@ -151,6 +154,7 @@ def create_api(bot: Assistant, pool: Pool | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        static_url="/docs-assets",
     )
 
     @api.exception_handler(Refusal)
@@ -175,7 +179,7 @@ def create_api(bot: Assistant, pool: Pool | None = None) -> FastAPI:
     async def http_error(request: Request, e: HTTPException) -> JSONResponse:
         headers = dict(e.headers or {})
         if e.status_code == 405:  # name every method the path takes, not just the first route's
-            methods = {m for r in api.routes if r.matches(request.scope)[0] != Match.NONE for m in r.methods or ()}
+            methods = {m for r in api.routes if r.matches(request.scope)[0] != Match.NONE for m in getattr(r, "methods", None) or ()}
             headers["Allow"] = ", ".join(sorted(methods | {"OPTIONS"}))
         return JSONResponse({"detail": str(e.detail)}, status_code=e.status_code, headers=headers)
 
@@ -218,6 +222,10 @@ def create_api(bot: Assistant, pool: Pool | None = None) -> FastAPI:
         known: str | None = Query(None, max_length=MAX_KNOWN_CHARS),
     ) -> Any:
         return await pool.call("path", target, _named(_list(known)))
+
+    @api.get("/starters", response_model=list[str], summary="Questions to start a conversation with")
+    def starters() -> list[str]:
+        return list(STARTERS)
 
     @api.get("/health", summary="Readiness: the kb size, the index state and the answering pool")
     async def health() -> dict[str, Any]:
