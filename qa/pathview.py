@@ -19,6 +19,7 @@ COLORS = {  # fill, stroke, text
     "learn": ("#fef3c7", "#d97706", "#78350f"),
     "target": ("#ede9fe", "#7c3aed", "#3b0764"),
 }
+LEGEND = {"known": "known", "learn": "to learn", "target": "target"}
 
 
 def _label(title: str) -> tuple[str, float]:
@@ -34,7 +35,8 @@ def _label(title: str) -> tuple[str, float]:
 
 
 def path_svg(kb: KnowledgeBase, target: str, known: Iterable[str] = ()) -> str:
-    """The SVG (as text) for `target`'s learning path; known topics green, those to learn amber, the target violet."""
+    """The SVG (as text) for `target`'s learning path; known topics green (the target too, once
+    known), those to learn amber, the target violet; each box a button, and a caption listing the path in order."""
     g = kbase.prerequisite_graph(kb.graph)
     nodes = nx.ancestors(g, target) | {target}
     known_all: set[str] = set()
@@ -61,10 +63,17 @@ def path_svg(kb: KnowledgeBase, target: str, known: Iterable[str] = ()) -> str:
                 pos[n] = (x0 + i * (BOX_W + GAP_X), y)
             y += BOX_H + GAP_Y
     height = y - GAP_Y + PAD + 22
+    def state_of(n: str) -> str:  # a known topic is drawn as known, also when it is the one asked about
+        return "known" if n in known_all else "target" if n == target else "learn"
+
+    order = list(pos)  # layer by layer: each topic after everything it needs
+    steps = [f"{kb[n].title} ({'known' if state_of(n) == 'known' else 'to learn'})" for n in order]
+    caption = f"Learning path to {kb[target].title}, in order: " + ", ".join(steps) + "."
     out = [
+        '<figure class="roadmap-figure" style="margin:0">',
         f'<svg xmlns="http://www.w3.org/2000/svg" class="roadmap-path" viewBox="0 0 {width} {height}" '
-        f'width="{width}" style="max-width:100%;height:auto" role="img" '
-        f'aria-label="Learning path to {html.escape(kb[target].title)}">',
+        f'width="{width}" style="max-width:100%;height:auto" role="group" '
+        f'aria-label="Learning path to {html.escape(kb[target].title)}: select a topic to ask about it">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#94a3b8"/></marker></defs>',
     ]
@@ -77,18 +86,19 @@ def path_svg(kb: KnowledgeBase, target: str, known: Iterable[str] = ()) -> str:
             'stroke="#94a3b8" stroke-width="1" stroke-opacity="0.8" marker-end="url(#arrow)"/>'
         )
     for n, (x, y) in pos.items():
-        state = "target" if n == target else "known" if n in known_all else "learn"
+        state = state_of(n)
         fill, stroke, ink = COLORS[state]
         title = html.escape(kb[n].title)
         label, size = _label(kb[n].title)
         out.append(
-            f'<g class="node {state}" data-id="{html.escape(n)}"><title>{title} ({state})</title>'
+            f'<g class="node {state}" data-id="{html.escape(n)}" role="button" tabindex="0" '
+            f'aria-label="{title} ({LEGEND[state]}): ask about it"><title>{title} ({state})</title>'
             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="7" fill="{fill}" stroke="{stroke}"/>'
             f'<text x="{x + BOX_W / 2}" y="{y + BOX_H / 2 + 4}" text-anchor="middle" font-size="{size}" '
             f'font-family="system-ui, sans-serif" fill="{ink}">{html.escape(label)}</text></g>'
         )
     legend_y = height - 8
-    for i, (state, label) in enumerate((("known", "known"), ("learn", "to learn"), ("target", "target"))):
+    for i, (state, label) in enumerate(LEGEND.items()):
         fill, stroke, ink = COLORS[state]
         x = PAD + i * 90
         out.append(
@@ -97,4 +107,5 @@ def path_svg(kb: KnowledgeBase, target: str, known: Iterable[str] = ()) -> str:
             f"{label}</text>"
         )
     out.append("</svg>")
+    out.append(f'<figcaption class="path-text">{html.escape(caption)}</figcaption></figure>')
     return "".join(out)

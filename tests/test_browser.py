@@ -212,3 +212,233 @@ def test_widget_options_title_side_and_open_at_start(page, host_site: str, tmp_p
         page.locator("#roadmap-qa-widget .msg.bot").nth(n).wait_for(timeout=30_000)
     assert "Kubernetes" in page.locator("#roadmap-qa-widget .msg.bot").nth(1).inner_text()  # it was about Docker
     page.screenshot(path=str(artifacts / "widget-left-open.png"))
+
+
+# --- accessibility (axe-core), keyboard paths, and the chat's and widget's behaviour from issues 9 and 10 ---
+
+
+def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every axe-core violation on the page (any impact), as 'rule: target' lines."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {n['target']}" for v in found for n in v["nodes"]]
+
+
+def test_chat_has_no_axe_violations_empty_answered_and_on_a_phone(browser, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    open_chat(page, server)
+    page.wait_for_timeout(500)
+    assert axe_violations(page) == []
+    ask_in_chat(page, "What is a CNN?", 1)
+    page.wait_for_selector("#path svg .node", timeout=10_000)
+    assert axe_violations(page) == []
+    page.screenshot(path=str(artifacts / "chat-desktop.png"), full_page=True)
+    desk.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    open_chat(page, server)
+    page.wait_for_timeout(500)
+    assert axe_violations(page) == []
+    ask_in_chat(page, "What is a CNN?", 1)
+    page.wait_for_selector("#path svg .node", timeout=10_000)
+    assert axe_violations(page) == []
+    # The picture comes right after the answer (before the examples), and every button is a 44 px target.
+    chat_box = page.locator("#chat").bounding_box()
+    path_box = page.locator("#path").bounding_box()
+    examples_box = page.locator("#examples").bounding_box()
+    assert chat_box and path_box and examples_box
+    assert chat_box["y"] < path_box["y"] < examples_box["y"]
+    heights = page.eval_on_selector_all(
+        ".topic-btn, .example-btn, #ask, #mark-known",
+        "bs => bs.filter(b => b.offsetParent).map(b => b.getBoundingClientRect().height)",
+    )
+    assert heights and min(heights) >= 44
+    page.screenshot(path=str(artifacts / "chat-phone-a11y.png"), full_page=True)
+    phone.close()
+
+
+def test_an_empty_question_gets_a_gentle_hint_not_an_error(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    page.click("#ask")
+    page.locator("#hint").wait_for(state="visible", timeout=10_000)
+    assert "Type a question first" in page.locator("#hint").inner_text()
+    assert page.locator(".toast-wrap .toast-body, [data-testid=toast-body]").count() == 0
+    assert page.locator("#chat [data-testid=bot]").count() == 0
+
+
+def test_text_and_buttons_list_the_same_topics(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    text = ask_in_chat(page, "What comes after Python?", 1)
+    page.locator(".next-btn:visible").first.wait_for(timeout=10_000)
+    shown = [b.strip() for b in page.locator(".next-btn:visible").all_inner_texts()]
+    listed = page.locator("#chat [data-testid=bot]").first.locator("ol > li").all_inner_texts()
+    assert len(shown) == len(listed) == 8
+    assert all(title in text for title in shown)
+    more = page.locator("#next-row .more:visible")
+    assert "more after these" not in text or "more" in more.inner_text()
+
+
+def test_examples_ask_themselves_and_the_picture_asks_about_a_topic(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    page.locator(".example-btn", has_text="What is a CNN?").click()
+    page.locator("#chat [data-testid=bot]").first.wait_for(timeout=30_000)
+    assert "Convolutional" in page.locator("#chat [data-testid=bot]").first.inner_text()
+    caption = page.locator("#path figcaption").inner_text()
+    assert caption.startswith("Learning path to Convolutional neural networks") and "Linear algebra" in caption
+    node = page.locator("#path svg .node.learn").first
+    title = (node.locator("title").text_content() or "").rsplit(" (", 1)[0]
+    node.focus()
+    page.keyboard.press("Enter")
+    page.locator("#chat [data-testid=bot]").nth(1).wait_for(timeout=30_000)
+    assert f"What is {title}?" in page.locator("#chat [data-testid=user]").nth(1).inner_text()
+
+
+def test_a_known_topic_is_drawn_as_known_even_when_asked_about(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    ask_in_chat(page, "What is NumPy?", 1)
+    page.click("#mark-known")
+    page.wait_for_selector("#path svg .node.known[data-id=numpy]", timeout=10_000)
+    assert page.locator("#path svg .node.target").count() == 0
+
+
+def test_the_conversation_survives_a_reload_and_the_bin_clears_everything(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    ask_in_chat(page, "What is Docker?", 1)
+    page.wait_for_selector("#path svg .node", timeout=10_000)
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_selector("#chat [data-testid=bot]", timeout=30_000)
+    assert "What is Docker?" in page.locator("#chat [data-testid=user]").first.inner_text()
+    page.wait_for_selector("#path svg .node", timeout=10_000)
+    ask_in_chat(page, "and what comes after that?", 2)
+    assert "Kubernetes" in page.locator("#chat [data-testid=bot]").nth(1).inner_text()  # history came back too
+    page.locator("#chat button[aria-label=Clear]").click()
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=bot]').length === 0", timeout=10_000)
+    page.wait_for_selector("#path .hint", timeout=10_000)
+    assert page.locator(".topic-btn:visible").count() == 0
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_selector("#question textarea", timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert page.locator("#chat [data-testid=bot]").count() == 0
+
+
+def test_a_long_answer_opens_scrolled_to_its_start(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    open_chat(page, server)
+    ask_in_chat(page, "What is Docker?", 1)
+    ask_in_chat(page, "I know Python and statistics. How do I get to random forests?", 2)
+    page.wait_for_timeout(800)
+    top = page.evaluate(
+        """() => { const a = [...document.querySelectorAll('#chat [data-testid=bot]')].pop();
+        let box = a.parentElement;
+        while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
+        return a.getBoundingClientRect().top - box.getBoundingClientRect().top; }"""
+    )
+    assert -2 <= top <= 60
+
+
+def open_widget_host(page, host_site: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(host_site)
+    page.locator("#roadmap-qa-widget .launcher").wait_for()
+
+
+def test_widget_has_no_axe_violations_closed_open_and_answered(page, host_site: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    open_widget_host(page, host_site)
+    assert axe_violations(page) == []
+    page.locator("#roadmap-qa-widget .launcher").click()
+    page.locator("#roadmap-qa-widget .starters button").first.wait_for(timeout=10_000)
+    assert axe_violations(page) == []
+    page.screenshot(path=str(artifacts / "widget-open.png"))
+    page.fill("#roadmap-qa-widget input", "What is a CNN?")
+    page.press("#roadmap-qa-widget input", "Enter")
+    page.locator("#roadmap-qa-widget .msg.bot").first.wait_for(timeout=30_000)
+    assert axe_violations(page) == []
+    chips = page.locator("#roadmap-qa-widget .chips").first.inner_text()
+    assert "Learn first" in chips  # a definition's prerequisites come as buttons too
+
+
+def test_widget_keyboard_path_and_no_focus_stealing(page, host_site: str) -> None:  # type: ignore[no-untyped-def]
+    open_widget_host(page, host_site)
+    assert page.evaluate("document.activeElement === document.body")
+    launcher = page.locator("#roadmap-qa-widget .launcher")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    for _ in range(10):  # Tab until the launcher has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id === 'roadmap-qa-widget' && "
+                         "document.activeElement.shadowRoot.activeElement.classList.contains('launcher')"):
+            break
+    else:
+        pytest.fail("Tab never reached the launcher")
+    page.keyboard.press("Enter")
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()
+    assert launcher.get_attribute("aria-expanded") == "true"
+    assert page.evaluate("document.activeElement.shadowRoot.activeElement.id") == "rqa-q"
+    dialog = page.locator("#roadmap-qa-widget [role=dialog]")
+    assert dialog.get_attribute("aria-labelledby") == "rqa-title"
+    assert page.locator("#roadmap-qa-widget label[for=rqa-q]").count() == 1
+    assert page.evaluate(
+        "getComputedStyle(document.querySelector('#roadmap-qa-widget').shadowRoot.querySelector('input')).fontSize"
+    ) == "16px"
+    page.keyboard.press("Escape")
+    page.locator("#roadmap-qa-widget .panel.open").wait_for(state="detached")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("document.activeElement.shadowRoot.activeElement.classList.contains('launcher')")
+    # Reloaded with the panel open: it shows open, and the focus stays with the host page.
+    launcher.click()
+    page.reload()
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.activeElement === document.body")
+
+
+def test_widget_keeps_typed_text_while_an_answer_is_in_flight_and_starts_afresh(page, host_site: str) -> None:  # type: ignore[no-untyped-def]
+    open_widget_host(page, host_site)
+    page.route("**/api/ask", lambda route: (page.wait_for_timeout(1500), route.continue_()))
+    page.locator("#roadmap-qa-widget .launcher").click()
+    starter = page.locator("#roadmap-qa-widget .starters button").first
+    starter.wait_for(timeout=10_000)
+    starter.click()  # a starter question from the server asks itself
+    page.fill("#roadmap-qa-widget input", "What is Docker?")
+    page.press("#roadmap-qa-widget input", "Enter")  # while the first is in flight
+    assert page.locator("#roadmap-qa-widget form button").is_disabled()
+    assert page.input_value("#roadmap-qa-widget input") == "What is Docker?"
+    page.locator("#roadmap-qa-widget .msg.bot").first.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "!document.querySelector('#roadmap-qa-widget').shadowRoot.querySelector('form button').disabled"
+    )
+    page.press("#roadmap-qa-widget input", "Enter")
+    page.locator("#roadmap-qa-widget .msg.bot").nth(1).wait_for(timeout=30_000)
+    assert page.locator("#roadmap-qa-widget .msg.user").count() == 2
+    page.locator("#roadmap-qa-widget .new").click()
+    assert page.locator("#roadmap-qa-widget .msg").count() == 0
+    page.locator("#roadmap-qa-widget .starters button").first.wait_for(timeout=10_000)
+    page.reload()
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()
+    assert page.locator("#roadmap-qa-widget .msg").count() == 0
+
+
+def test_widget_on_a_phone(browser, host_site: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    open_widget_host(page, host_site)
+    page.locator("#roadmap-qa-widget .launcher").click()
+    page.fill("#roadmap-qa-widget input", "What should I learn before deep learning?")
+    page.press("#roadmap-qa-widget input", "Enter")
+    page.locator("#roadmap-qa-widget .msg.bot").first.wait_for(timeout=30_000)
+    assert axe_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.screenshot(path=str(artifacts / "widget-phone.png"))
+    context.close()
+
+
+def test_api_docs_work_offline_and_list_the_operations(page, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server + "/api/docs")
+    page.locator(".opblock-summary-path").first.wait_for(timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/ask", "/topics/{ref}", "/path", "/starters"} <= {p.strip().replace("\u200b", "") for p in paths}
+    assert all(u.startswith(server) for u in requests), "Swagger UI comes from this server, not a CDN"
+    page.screenshot(path=str(artifacts / "api-docs.png"), full_page=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -19,7 +17,8 @@ def test_ask_get_returns_the_contract_shape(server: str) -> None:
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {
-        "question", "intent", "confident", "answer", "topic", "passages", "prerequisites", "next_topics"
+        "question", "intent", "confident", "answer", "topic", "passages", "prerequisites", "next_topics", "compared",
+        "assumed_known",
     }  # fmt: skip
     assert body["confident"] is True
     assert body["topic"]["id"] == "cnn"
@@ -147,6 +146,24 @@ def test_gradio_client_calls_the_named_endpoints(server: str) -> None:
         client.predict("quantum knitting", False, api_name="/prerequisites")
 
 
+def test_gradio_endpoints_declare_their_return_types(server: str) -> None:
+    from gradio_client import Client
+
+    named = Client(server + "/", verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    ask = named["/ask"]["returns"][0]["python_type"]["type"]
+    assert ask.startswith("dict(question: str, intent: str, confident: bool, answer: str, topic: None | dict(id: str")
+    assert "next_topics: list[dict(id: str, title: str)]" in ask
+    for name in ("/prerequisites", "/learning_path"):
+        assert named[name]["returns"][0]["python_type"]["type"] == "list[dict(id: str, title: str)]"
+    assert "Any" not in str(named)
+
+
+def test_starter_questions_come_from_the_server(server: str) -> None:
+    r = get(server, "/api/starters")
+    assert r.status_code == 200
+    assert "What is a CNN?" in r.json()
+
+
 def test_chat_answers_many_learners_at_once(live_app) -> None:  # type: ignore[no-untyped-def]
     """Every chat and API event runs up to Settings.concurrency (8) at once, not Gradio's default of one, and
     answers stay right when learners ask together."""
@@ -168,23 +185,3 @@ def test_chat_answers_many_learners_at_once(live_app) -> None:  # type: ignore[n
     default = chat._queue.default_concurrency_limit  # what "default" (e.g. gr.Examples' own event) resolves to
     assert {default if fn.concurrency_limit == "default" else fn.concurrency_limit for fn in chat.fns.values()} == {8}
     assert {q.concurrency_limit for q in chat._queue.event_queue_per_concurrency_id.values()} == {8}
-
-
-def test_mcp_lists_and_calls_the_tools(server: str) -> None:
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
-
-    async def session() -> tuple[list[str], str, str]:
-        async with streamablehttp_client(server + "/gradio_api/mcp/") as (read, write, _):  # noqa: SIM117
-            async with ClientSession(read, write) as s:
-                await s.initialize()
-                tools = [t.name for t in (await s.list_tools()).tools]
-                pre = await s.call_tool("prerequisites", {"topic": "random forests"})
-                ans = await s.call_tool("ask", {"question": "What is K-means clustering?"})
-                return tools, pre.content[0].text, ans.content[0].text
-
-    tools, pre, ans = asyncio.run(session())
-    assert {"ask", "prerequisites", "learning_path"} <= set(tools)
-    # Gradio's MCP server sends a tool's result as the text of the returned value.
-    assert [t["id"] for t in ast.literal_eval(pre)] == ["decision-trees", "ensemble-learning"]
-    assert ast.literal_eval(ans)["topic"]["id"] == "k-means"

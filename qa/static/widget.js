@@ -1,7 +1,8 @@
 /* roadmap-qa widget: <script src="https://YOUR-SERVER/widget.js" data-title="..." data-position="right|left"
    data-open="false"></script> adds a launcher that opens the roadmap chat in a panel. It loads nothing from
    anywhere but the server in its own src, keeps its styles in a shadow root, shows every text as text, and keeps
-   the conversation in this site's localStorage so it survives a page reload. */
+   the conversation in this site's localStorage so it survives a page reload. Keyboard: the launcher opens it with
+   the focus in the question box, Escape closes it and gives the focus back; loading the page never moves the focus. */
 (function () {
   "use strict";
   var script = document.currentScript || (function () {
@@ -70,41 +71,65 @@
     "border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.28);font:14px/1.45 system-ui,sans-serif;overflow:hidden}" +
     ".panel.open{display:flex}" +
     "header{display:flex;align-items:center;justify-content:space-between;padding:10px 14px;background:#6d28d9;color:#fff;font-weight:600}" +
-    "header button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer}" +
+    "header button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer;min-width:32px}header .new{font-size:13px;text-decoration:underline}header .actions{display:flex;gap:4px;align-items:center}" +
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}" +
     ".msg{padding:8px 11px;border-radius:10px;max-width:92%;word-wrap:break-word;white-space:normal}" +
     ".msg p{margin:0 0 6px}.msg p:last-child{margin:0}.msg ol,.msg ul{margin:4px 0 6px 18px;padding:0}" +
     ".user{align-self:flex-end;background:#ede9fe;white-space:pre-wrap}.bot{align-self:flex-start;background:#f3f4f6}" +
     ".bot.unsure{background:#fff7ed}" +
-    ".chips{display:flex;flex-wrap:wrap;gap:5px;margin-top:6px}.chips span{font-size:12px;color:#6b7280;width:100%}" +
-    ".chips button{border:1px solid #c4b5fd;background:#fff;color:#5b21b6;border-radius:12px;padding:2px 9px;font-size:12px;cursor:pointer}" +
+    ".chips{display:flex;flex-wrap:wrap;gap:5px;margin-top:6px}.chips span{font-size:12px;color:#374151;width:100%}.chips em{font-size:12px;color:#374151;align-self:center}" +
+    ".chips button,.starters button{border:1px solid #c4b5fd;background:#fff;color:#5b21b6;border-radius:12px;padding:4px 10px;font-size:13px;min-height:32px;cursor:pointer;text-align:left}" +
+    ".starters{display:flex;flex-direction:column;align-items:flex-start;gap:6px}" +
+    "@media (pointer:coarse){.chips button,.starters button,form button,header button{min-height:44px}}" +
+    "button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}" +
-    "input{flex:1;padding:8px 10px;border:1px solid #d1d5db;border-radius:8px;font:inherit}" +
-    "form button{border:0;background:#6d28d9;color:#fff;border-radius:8px;padding:0 14px;font:inherit;cursor:pointer}" +
-    ".hint{color:#6b7280;font-size:13px}" +
+    "input{flex:1;padding:8px 10px;border:1px solid #6b7280;border-radius:8px;font:16px/1.3 system-ui,sans-serif;min-width:0}" +
+    "form button{border:0;background:#6d28d9;color:#fff;border-radius:8px;padding:0 14px;font:inherit;cursor:pointer}form button[disabled]{background:#4b5563;cursor:wait}" +
+    ".hint{color:#4b5563;font-size:13px;margin:0}" +
     "</style>" +
-    "<button class='launcher' type='button' aria-label='Open the ML roadmap assistant'>?</button>" +
-    "<section class='panel' role='dialog'><header><span class='title'></span>" +
-    "<button type='button' class='close' aria-label='Close'>&times;</button></header>" +
-    "<div class='log' aria-live='polite'></div>" +
-    "<form><input name='q' autocomplete='off' maxlength='2000' placeholder='Ask about the ML roadmap...'>" +
+    "<button class='launcher' type='button' aria-expanded='false' aria-controls='rqa-panel'>?</button>" +
+    "<section class='panel' id='rqa-panel' role='dialog' aria-labelledby='rqa-title'><header>" +
+    "<span class='title' id='rqa-title'></span><span class='actions'>" +
+    "<button type='button' class='new'>New conversation</button>" +
+    "<button type='button' class='close' aria-label='Close'>&times;</button></span></header>" +
+    "<div class='log' role='log' aria-live='polite'></div>" +
+    "<form><label class='sr' for='rqa-q'>Your question</label>" +
+    "<input id='rqa-q' name='q' autocomplete='off' maxlength='2000' placeholder='Ask about the ML roadmap...'>" +
     "<button type='submit'>Ask</button></form></section>";
 
   var panel = root.querySelector(".panel");
   var log = root.querySelector(".log");
   var form = root.querySelector("form");
   var input = root.querySelector("input");
+  var send = root.querySelector("form button");
+  var launcher = root.querySelector(".launcher");
   root.querySelector(".title").textContent = opts.title;
 
-  function setOpen(open) {
+  // `focus`: only when the learner acted (a click or a key), never when the page loads.
+  function setOpen(open, focus) {
     state.open = open;
     panel.classList.toggle("open", open);
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    launcher.setAttribute("aria-label", (open ? "Close " : "Open ") + opts.title);
     save();
-    if (open) input.focus();
+    if (focus) (open ? input : launcher).focus();
   }
-  root.querySelector(".launcher").addEventListener("click", function () { setOpen(!state.open); });
-  root.querySelector(".close").addEventListener("click", function () { setOpen(false); });
+  launcher.addEventListener("click", function () { setOpen(!state.open, true); });
+  root.querySelector(".close").addEventListener("click", function () { setOpen(false, true); });
+  panel.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { e.preventDefault(); setOpen(false, true); }
+  });
+  root.querySelector(".new").addEventListener("click", function () {
+    if (busy) return;
+    state.messages = [];
+    save();
+    log.textContent = "";
+    greet();
+    input.focus();
+  });
 
+  var CAP = 8;  // as many as the answer's text lists, then "N more"
   function chips(label, topics) {
     if (!topics || !topics.length) return null;
     var box = document.createElement("div");
@@ -112,13 +137,18 @@
     var l = document.createElement("span");
     l.textContent = label;
     box.appendChild(l);
-    topics.slice(0, 6).forEach(function (t) {
+    topics.slice(0, CAP).forEach(function (t) {
       var b = document.createElement("button");
       b.type = "button";
       b.textContent = t.title;
       b.addEventListener("click", function () { ask("What is " + t.title + "?"); });
       box.appendChild(b);
     });
+    if (topics.length > CAP) {
+      var more = document.createElement("em");
+      more.textContent = "and " + (topics.length - CAP) + " more";
+      box.appendChild(more);
+    }
     return box;
   }
 
@@ -142,18 +172,44 @@
     }
   }
 
+  var starters = null;  // the server's starter questions, fetched once
   function greet() {
     var p = document.createElement("p");
     p.className = "hint";
     p.textContent = "Ask about any topic on the road to ML engineering: what it is, what to learn before or after it.";
     log.appendChild(p);
+    var box = document.createElement("div");
+    box.className = "starters";
+    log.appendChild(box);
+    function show(list) {
+      list.slice(0, 4).forEach(function (q) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.textContent = q;
+        b.addEventListener("click", function () { ask(q); });
+        box.appendChild(b);
+      });
+    }
+    if (starters) return show(starters);
+    fetch(server + "/api/starters").then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (list) { starters = Array.isArray(list) ? list : []; show(starters); })
+      .catch(function () { /* no starters: the box still works */ });
   }
 
   var busy = false;
+  function setBusy(b) {
+    busy = b;
+    send.disabled = b;
+    send.textContent = b ? "..." : "Ask";
+    send.setAttribute("aria-label", b ? "Answering, please wait" : "Ask");
+  }
+  // Returns whether the question was sent; while one is in flight, nothing is sent and the typed text stays.
   function ask(q) {
     q = (q || "").trim();
-    if (!q || busy) return;
-    busy = true;
+    if (!q || busy) return false;
+    setBusy(true);
+    var starterBox = log.querySelector(".starters");
+    if (starterBox) starterBox.remove();
     var history = state.messages.filter(function (m) { return m.role === "user"; }).map(function (m) { return m.text; });
     var mine = { role: "user", text: q };
     state.messages.push(mine);
@@ -162,7 +218,7 @@
     fetch(server + "/api/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ q: q, history: history.slice(-10) }),
+      body: JSON.stringify({ q: q, history: history.slice(-20) }),
     })
       .then(function (r) {
         return r.json().then(function (body) {
@@ -178,22 +234,21 @@
         state.messages.push(m);
         render(m);
         save();
-        busy = false;
+        setBusy(false);
       });
+    return true;
   }
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    var q = input.value;
-    input.value = "";
-    ask(q);
+    if (ask(input.value)) input.value = "";
   });
 
   function start() {
     document.body.appendChild(host);
     if (state.messages.length) state.messages.forEach(render);
     else greet();
-    setOpen(state.open);
+    setOpen(state.open, false);
   }
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
