@@ -270,6 +270,7 @@ def scale(real_index: Path, sizes: list[int], tmp: Path, embed_up_to: int = 2000
         build["embedded"] = mode
         served = run_json(SERVE, serve_env(index_dir, kb_dir), json.dumps(loadbench.QUESTIONS))
         rows.append({"kb": label, **build, **served})
+        print(f"  {json.dumps(rows[-1])}", file=sys.stderr, flush=True)  # each row as it comes: a long run may stop
     return rows
 
 
