@@ -158,7 +158,7 @@ def test_a_plain_question_about_the_same_topic_gets_the_topic(bot: Assistant, qu
         (["What is Docker?"], "what comes after that?", "next_topics", "docker"),
         (["Tell me about random forests"], "and before it?", "prerequisites", "random-forests"),
         (["What is a CNN?", "What is PyTorch?"], "what should I learn next?", "next_topics", "pytorch"),
-        (["What is linear regression?"], "how is it different from logistic regression?", "definition", None),
+        (["What is linear regression?"], "how is it different from logistic regression?", "comparison", None),
     ],
 )
 def test_follow_ups_resolve_the_topic_from_history(

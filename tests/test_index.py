@@ -57,10 +57,13 @@ def test_build_writes_vectors_and_a_manifest(index_dir: Path, embedder: Embedder
     assert np.allclose(again.vectors(), index.vectors())
 
 
-def test_each_entry_is_embedded_as_a_passage_and_by_its_names(index_dir: Path, embedder: Embedder, mini: Path) -> None:
+def test_each_entry_is_embedded_as_a_passage_by_its_names_and_by_each_ask(
+    index_dir: Path, embedder: Embedder, mini: Path
+) -> None:
     kb = load_kb(mini)
     index, _ = open_index(index_dir, kb, embedder)
-    assert index.views == ["passage", "names"] and len(index.vectors()) == 2 * len(kb.entries)
+    asks = [a for t in kb.entries for a in t.asks]
+    assert index.views == ["passage", "names"] and len(index.vectors()) == 2 * len(kb.entries) + len(asks)
     q = embedder.encode(["backprop"])[0]
     scores = index.view_scores(q)
     assert scores.shape == (2, len(kb.entries))
@@ -70,6 +73,17 @@ def test_each_entry_is_embedded_as_a_passage_and_by_its_names(index_dir: Path, e
     )
     assert np.allclose(scores, np.stack(expect), atol=1e-5)
     assert np.allclose(index.all_scores(q), expect[0], atol=1e-5)
+    # The asks view: each entry scores by its best phrasing; leaving one phrasing out never uses its vector.
+    ask_cos = embedder.encode(asks) @ q
+    owner = [i for i, t in enumerate(kb.entries) for _ in t.asks]
+    _, best, vote = index.split(index.row_scores(q)[0])
+    for i in range(len(kb.entries)):
+        assert np.isclose(best[i], max(c for c, o in zip(ask_cos, owner, strict=True) if o == i), atol=1e-5)
+    assert np.isclose(vote.sum(), 1.0, atol=1e-5)
+    top = int(np.argmax(ask_cos))
+    _, without, _ = index.split(index.row_scores(q)[0], leave_out=top)
+    others = [c for j, (c, o) in enumerate(zip(ask_cos, owner, strict=True)) if o == owner[top] and j != top]
+    assert np.isclose(without[owner[top]], max(others), atol=1e-5)
 
 
 def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embedder: Embedder, mini: Path) -> None:
@@ -79,8 +93,9 @@ def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embe
     kb = load_kb(mini)
     index, status = open_index(index_dir, kb, embedder)
     assert status == "built (the knowledge base changed)"
-    # The changed passage is embedded again; the other six passages and all seven names views are reused.
-    assert (index.manifest["embedded"], index.manifest["reused"]) == (1, 13)
+    # The changed passage is embedded again; the other six passages, all seven names views and every ask are reused.
+    asks = sum(len(t.asks) for t in kb.entries)
+    assert (index.manifest["embedded"], index.manifest["reused"]) == (1, 13 + asks)
     fresh = DenseIndex.build(kb, embedder)
     assert np.allclose(index.vectors(), fresh.vectors(), atol=1e-5)
 
