@@ -41,14 +41,15 @@ def respond(bot: Assistant, turn: Turn, ranking: Ranking | None) -> Answer:
         return _comparison(bot, turn, ranking)
     if turn.intent in GRAPH_INTENTS and turn.target is not None and not _belief(turn, ranking):
         return _graph(bot, turn, ranking)
-    if turn.style is not None and turn.target is not None:
+    if turn.style in ("short", "example", "about") and turn.target is not None:
         lead = kb[turn.target]
         return _about(bot, turn, "definition", lead, lead, ranking.passages, style=turn.style)
     if not ranking.confident:
         return _unanswered(turn, "out_of_scope", out_of_scope(bot.starting_points()), ranking.passages)
-    lead = kb[ranking.passages[0].id]
+    passages = ranking.passages
+    lead = kb[passages[0].id]
     topic = lead if lead.kind == "concept" else kb[turn.target if turn.target in lead.about else lead.about[0]]
-    return _about(bot, turn, _KIND_INTENT[lead.kind], lead, topic, ranking.passages)
+    return _about(bot, turn, _KIND_INTENT[lead.kind], lead, topic, passages)
 
 
 def _belief(turn: Turn, ranking: Ranking) -> bool:

@@ -87,10 +87,10 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         ("hey so I've been working through a bunch of online courses for the last few months and I keep getting "
          "stuck on the same thing, my models look amazing on the data I trained on and then fall apart on anything "
          "new, what am I doing wrong?", "overfitting|prevent-overfitting"),
-        # A stated belief leads with the misconception, though it names a background and a degree.
-        ("I'm a data analyst and I want to move into ML, is a PhD the only way in?", "need-phd"),
+        # A stated belief leads with the misconception.
+        ("so with AutoML around, the whole ML engineering job gets automated away soon, right?", "fully-automated"),
     ],
-    ids=["tool-in-passing", "described-situation", "long-and-chatty", "belief-with-background"],
+    ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
@@ -130,8 +130,6 @@ def test_a_learning_path_question_skips_what_the_learner_knows(bot: Assistant) -
 @pytest.mark.parametrize(
     "question, claim",
     [
-        ("AutoML will do it all, right?", "ML engineering is fully automated"),  # names AutoML, a concept too
-        ("Is accuracy all that matters?", "High accuracy means a good model"),
         (
             "Deep learning always wins, doesn't it? Is deep learning always best?",
             "Deep learning is always the best choice",
