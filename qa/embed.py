@@ -64,7 +64,8 @@ class Embedder:
 
     def __init__(self, model: str | Path = "", cache_dir: Path | None = None, *, export: str = "now") -> None:
         """`export` says what to do when `cache_dir` holds no ONNX copy yet: "now" exports (and verifies) it before
-        returning; "later" serves with sentence-transformers until `export_in_background()` has made one."""
+        returning; "later" serves with sentence-transformers until `export_in_background()` has made one; "never"
+        raises `IndexStoreError` (a serve-only install has no torch to fall back on)."""
         served = None
         if not model and export == "never" and not _has_packaged_model():
             served = served_model(cache_dir)
@@ -92,6 +93,8 @@ class Embedder:
                 self._onnx = _OnnxEncoder.export(self, self._cache_dir)
             elif isinstance(cached, _OnnxEncoder):
                 self._onnx = cached
+        if self._onnx is None and export == "never":
+            raise IndexStoreError("the ONNX query encoder is not built: run `roadmap-qa build-index` first")
         if self._onnx is None:
             self._load_st()
         self.dim = self._onnx.dim if self._onnx is not None else int(self._st_dim())

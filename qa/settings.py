@@ -39,6 +39,7 @@ class Settings:
     concurrency: int = 8  # chat requests answered at once per event (Gradio's default is 1)
     workers: int = 0  # processes that answer, each with its own copy of the index; 0: one per core
     deadline: float = 10.0  # seconds a request may wait and run before it is refused with 503
+    serve_only: bool = False  # never build: a missing or stale index is an error naming `roadmap-qa build-index`
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
