@@ -51,7 +51,7 @@ footer, footer a, footer button, footer .show-api, footer .built-with { color: #
   #path { order: 7; }
   #examples-title { order: 8; }
   #examples { order: 9; }
-  #known { order: 10; }
+  #known, #right > .form { order: 10; }  /* Gradio wraps the dropdown in a .form box */
   #mark-known { order: 11; }
 }
 """
@@ -64,7 +64,7 @@ SCROLL_TO_ANSWER = """() => {
   if (!last) return;
   let box = last.parentElement;
   while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
-  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 44;  // below the 'Conversation' label
 }"""
 # The picture's boxes ask about their topic, by mouse or keyboard (Enter or Space on a focused box).
 PATH_JS = """

@@ -276,7 +276,7 @@ def test_text_and_buttons_list_the_same_topics(page, server: str) -> None:  # ty
     listed = page.locator("#chat [data-testid=bot]").first.locator("ol > li").all_inner_texts()
     assert len(shown) == len(listed) == 8
     assert all(title in text for title in shown)
-    more = page.locator("#next-row .more:visible")
+    more = page.locator("#next-row .more:visible").first
     assert "more after these" not in text or "more" in more.inner_text()
 
 
@@ -336,7 +336,7 @@ def test_a_long_answer_opens_scrolled_to_its_start(page, server: str) -> None:  
         while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
         return a.getBoundingClientRect().top - box.getBoundingClientRect().top; }"""
     )
-    assert -2 <= top <= 60
+    assert 0 <= top <= 80
 
 
 def open_widget_host(page, host_site: str) -> None:  # type: ignore[no-untyped-def]
