@@ -30,9 +30,9 @@ _LEARNING = re.compile(
     re.IGNORECASE,
 )
 
-# Columns of the feature matrix, in order. Cosines per view ("passage", "names", "asks") and BM25 come raw and as
-# the gap to the best entry for the same question (a question-relative scale the ranker needs).
-FEATURES: tuple[str, ...] = (
+# Columns of the feature matrix, in order. Cosines per view ("passage", "names", "asks") come raw and as the gap to
+# the best entry for the same question (a question-relative scale the ranker needs); likewise BM25.
+DENSE_FEATURES: tuple[str, ...] = (
     "cos_passage",
     "cos_names",
     "cos_asks",
@@ -43,8 +43,10 @@ FEATURES: tuple[str, ...] = (
     "rest_gap_passage",
     "rest_gap_asks",
     "rest_vote",
-    "bm25",
-    "gap_bm25",
+)
+LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25")
+# How the question names the entry's concept, and the entry's kind against cues in the question's wording.
+_SHARED: tuple[str, ...] = (
     "named_self",
     "named_coverage",
     "named_about",
@@ -61,21 +63,8 @@ FEATURES: tuple[str, ...] = (
     "words_x_misconception",
     "named_self_x_definition",
 )
-DENSE_FEATURES: tuple[str, ...] = (
-    "cos_passage",
-    "cos_names",
-    "cos_asks",
-    "gap_passage",
-    "gap_names",
-    "gap_asks",
-    "vote_asks",
-    "rest_gap_passage",
-    "rest_gap_asks",
-    "rest_vote",
-)
-LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25")
+FEATURES: tuple[str, ...] = DENSE_FEATURES + LEXICAL_FEATURES + _SHARED
 # What each retriever may read: hybrid all; dense and bm25 only their own scores and the question's shape.
-_SHARED = tuple(f for f in FEATURES if f not in DENSE_FEATURES + LEXICAL_FEATURES)
 MODE_FEATURES: dict[str, tuple[str, ...]] = {
     "hybrid": FEATURES,
     "dense": tuple(f for f in FEATURES if f not in LEXICAL_FEATURES),

@@ -225,25 +225,24 @@ def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
     return [f"{v['id']} ({v['impact']}): {n['target']}" for v in found for n in v["nodes"]]
 
 
+def _chat_without_axe_violations(context, server: str) -> object:  # type: ignore[no-untyped-def]
+    """Open the chat in `context`, check axe empty and after an answer; returns the page."""
+    page = context.new_page()
+    open_chat(page, server)
+    page.wait_for_timeout(500)
+    assert axe_violations(page) == []
+    ask_in_chat(page, "What is a CNN?", 1)
+    page.wait_for_selector("#path svg .node", timeout=10_000)
+    assert axe_violations(page) == []
+    return page
+
+
 def test_chat_has_no_axe_violations_empty_answered_and_on_a_phone(browser, server: str, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
     desk = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = desk.new_page()
-    open_chat(page, server)
-    page.wait_for_timeout(500)
-    assert axe_violations(page) == []
-    ask_in_chat(page, "What is a CNN?", 1)
-    page.wait_for_selector("#path svg .node", timeout=10_000)
-    assert axe_violations(page) == []
-    page.screenshot(path=str(artifacts / "chat-desktop.png"), full_page=True)
+    _chat_without_axe_violations(desk, server).screenshot(path=str(artifacts / "chat-desktop.png"), full_page=True)
     desk.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = phone.new_page()
-    open_chat(page, server)
-    page.wait_for_timeout(500)
-    assert axe_violations(page) == []
-    ask_in_chat(page, "What is a CNN?", 1)
-    page.wait_for_selector("#path svg .node", timeout=10_000)
-    assert axe_violations(page) == []
+    page = _chat_without_axe_violations(phone, server)
     # The picture comes right after the answer (before the examples), and every button is a 44 px target.
     chat_box = page.locator("#chat").bounding_box()
     path_box = page.locator("#path").bounding_box()
