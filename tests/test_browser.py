@@ -441,3 +441,35 @@ def test_api_docs_work_offline_and_list_the_operations(page, server: str, artifa
     assert {"/ask", "/topics/{ref}", "/path", "/starters"} <= {p.strip().replace("\u200b", "") for p in paths}
     assert all(u.startswith(server) for u in requests), "Swagger UI comes from this server, not a CDN"
     page.screenshot(path=str(artifacts / "api-docs.png"), full_page=False)
+
+
+FOLLOW_UP = ["What should I learn before deep learning?", "and before that?", "precision vs recall"]
+
+
+def _listed(bot, question: str, history: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The topic titles the Python API's answer lists for this turn (before, compared, or next)."""
+    ans = bot.ask(question, history=history)
+    refs = ans.prerequisites if ans.intent == "prerequisites" else ans.compared or ans.next_topics
+    return [r["title"] for r in refs]
+
+
+def test_the_same_conversation_gets_the_same_answers_in_the_chat_and_the_widget(  # type: ignore[no-untyped-def]
+    page, bot, server: str, host_site: str
+) -> None:
+    from playwright.sync_api import expect
+
+    expected = [_listed(bot, q, FOLLOW_UP[:i]) for i, q in enumerate(FOLLOW_UP)]
+    assert expected[0] and expected[1] and not set(expected[0]) & set(expected[1])  # it walked one level back
+    open_chat(page, server)
+    for i, q in enumerate(FOLLOW_UP):
+        text = ask_in_chat(page, q, i + 1)
+        assert all(title in text for title in expected[i]), (q, expected[i], text[:300])
+    page.goto(host_site)
+    page.locator("#roadmap-qa-widget .launcher").click()
+    page.locator("#roadmap-qa-widget .panel.open").wait_for()
+    for i, q in enumerate(FOLLOW_UP):
+        page.fill("#roadmap-qa-widget input", q)
+        page.press("#roadmap-qa-widget input", "Enter")
+        answer = page.locator("#roadmap-qa-widget .msg.bot").nth(i)
+        for title in expected[i]:
+            expect(answer).to_contain_text(title, timeout=30_000)  # waits past a "thinking" placeholder
