@@ -102,7 +102,8 @@ def baseline(index_dir: Path) -> None:
 
 def bench_training(index_dir: Path) -> None:
     section("the learned ranker: cross-validated (folds grouped by entry and by question set) and the scope split")
-    from qa.ranker import Models, cross_validate
+    from qa.fit import cross_validate
+    from qa.ranker import Models
     from qa.retrieve import Retriever
     from qa.training import examples_for, feature_table
 

@@ -1,5 +1,5 @@
 """Building the learned models from the kb: gather the training questions, compute their feature rows with the
-same retriever that serves, fit (`qa.ranker.train`), and keep the result in `index/` until what it was trained on
+same retriever that serves, fit (`qa.fit.train`), and keep the result in `index/` until what it was trained on
 changes. Kept apart from `qa.ranker` so that serving never imports scikit-learn."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import numpy as np
 from kb import KnowledgeBase, NameIndex
 from qa.errors import IndexStoreError
 from qa.features import Cues, matrix
+from qa.fit import Example, Table, read_examples, train, training_hash
 from qa.index import DenseIndex
 from qa.intent import parse
-from qa.ranker import RANKER_FILE, Example, Models, Table, read_examples, train, training_hash
+from qa.ranker import RANKER_FILE, Models
 from qa.retrieve import Retriever, rest_of
 
 MODES = ("hybrid", "dense", "bm25")
