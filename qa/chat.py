@@ -23,6 +23,8 @@ CSS = """
 .topic-row { flex-wrap: wrap !important; gap: 6px !important; align-items: center; }
 .topic-row > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
 .topic-label p, .more p { margin: 0 !important; }
+/* Gradio fades an output while its event runs; labels stay fully legible (axe measured 2 of them mid-fade). */
+.topic-label, .topic-label *, .more, .more * { opacity: 1 !important; color: #1f2937 !important; }
 .topic-btn, .example-btn, #ask, #mark-known { min-height: 44px !important; }
 .example-row { flex-wrap: wrap !important; gap: 6px !important; }
 .example-row > * { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important; }
