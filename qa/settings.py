@@ -37,7 +37,9 @@ class Settings:
     mcp: bool = False  # also serve the MCP tools at /gradio_api/mcp/
     embed_origins: str = "*"  # sites allowed to embed the chat and call the API: "*" or space-separated origins
     concurrency: int = 8  # chat requests answered at once per event (Gradio's default is 1)
-    workers: int = 0  # processes that answer, each with its own copy of the index; 0: one per core
+    # Processes that answer, each with its own copy of the index; 0: one per core. Default 1: on 2 cores, 2 workers
+    # gave 0.94x the throughput of 1 at three times the memory (bench/load.py, 32 clients); scale with replicas.
+    workers: int = 1
     deadline: float = 10.0  # seconds a request may wait and run before it is refused with 503
     serve_only: bool = False  # never build: a missing or stale index is an error naming `roadmap-qa build-index`
 
