@@ -111,6 +111,7 @@ class Signals:
     rest_passage: np.ndarray | None = None
     rest_asks: np.ndarray | None = None
     rest_vote: np.ndarray | None = None
+    known_words: float = 0.0  # the share of the question's content words found in the kb (BM25's vocabulary)
 
 
 class Layout:

@@ -45,13 +45,18 @@ class Lexical:
         joined = [w.replace("-", "") for w in _HYPHENATED.findall(low)]
         return self._stem([w for w in words + joined if w not in STOPWORDS])
 
-    def known_share(self, query: str) -> float:
-        """The share of the query's content words that occur in some kb passage (0.0 when it has none)."""
+    def read(self, query: str) -> tuple[np.ndarray, float]:
+        """Every passage's BM25 score for `query`, and the share of its content words that occur in some passage
+        (0.0 when it has none); the query is tokenized once for both."""
         tokens = self.tokenize(query)
-        return sum(w in self._vocab for w in tokens) / len(tokens) if tokens else 0.0
+        known = [w for w in tokens if w in self._vocab]
+        share = len(known) / len(tokens) if tokens else 0.0
+        if not known:
+            return np.zeros(len(self.ids), dtype=np.float32), share
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32), share
 
     def scores(self, query: str) -> np.ndarray:
-        tokens = [w for w in self.tokenize(query) if w in self._vocab]
-        if not tokens:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        return self.read(query)[0]
+
+    def known_share(self, query: str) -> float:
+        return self.read(query)[1]

@@ -114,13 +114,9 @@ class Retriever:
                     rest_row = self._dense.row_scores(rest_vector)[0]
                 rest_views, rest_asks, rest_vote = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
-        bm25 = self._lexical.scores(query) if self._lexical is not None and self.mode != "dense" else zeros
+        bm25, known = self._lexical.read(query) if self._lexical is not None and self.mode != "dense" else (zeros, 0.0)
         words = len(normalize(query).split())
-        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, words, vector, *rest)
-
-    def known_words(self, query: str) -> float:
-        """The share of the question's content words that occur anywhere in the kb (0 when there are none)."""
-        return self._lexical.known_share(query) if self._lexical is not None else 0.0
+        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, words, vector, *rest, known_words=known)
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""
@@ -136,7 +132,7 @@ class Retriever:
             for i in order
             for t in (self._entries[i],)
         ]
-        row = scope_row(logits, feats, self.known_words(query), cues.words)
+        row = scope_row(logits, feats, s.known_words, cues.words)
         scope = self.models.scope
         vector = s.vector if s.vector is not None else self._embedder.encode([query])[0]
         in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))

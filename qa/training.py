@@ -57,7 +57,7 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
         cues = Cues.of(e.text, p.states_belief)
         s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=e.ask_row, rest_row=rest_row)
         xs.append(matrix(s, retriever.layout))
-        extra.append((retriever.known_words(e.text), cues.words))
+        extra.append((s.known_words, cues.words))
     return Table(examples, xs, extra, vecs)
 
 

@@ -7,6 +7,7 @@ A question that names its own subject or intent overrides the history; the state
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import kb as kbase
@@ -93,7 +94,7 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
     base = Turn(question, parsed.graph_intent, named, known=known, assumed=assumed, background=background,
                 query=question, mentions=mentions, cues=cues)  # fmt: skip
     distinct = list(dict.fromkeys(m.id for m in mentions))
-    pair = _pair(question, distinct, state, names)
+    pair = _pair(question, distinct, state, names, parsed.mentions)
     if pair is not None:
         return _with(base, intent="comparison", compared=pair, target=pair[0])
     if len(distinct) >= 2 and _CHOICE.search(question):
@@ -149,13 +150,15 @@ def _follow_up(turn: Turn, refers_back: bool, state: State) -> Turn | None:
     return None
 
 
-def _pair(question: str, named: list[str], state: State, names: NameIndex) -> tuple[str, str] | None:
+def _pair(
+    question: str, named: list[str], state: State, names: NameIndex, mentions: Sequence[Mention]
+) -> tuple[str, str] | None:
     """The two concepts a comparison sets side by side: two it names ("precision vs recall"; "supervised and
     unsupervised learning", where the first borrows the second's last word), or one it names and the conversation's
     topic ("how is it different from recall?")."""
     if not _COMPARE.search(question) or _CHOICE.search(question) and not _CONTRAST.search(question):
         return None
-    if len(named) >= 2 and (_CONTRAST.search(question) or _joined_by_or(question, names)):
+    if len(named) >= 2 and (_CONTRAST.search(question) or _joined_by_or(question, mentions)):
         return named[0], named[1]
     shared = re.search(r"\b([\w-]+) (?:and|vs\.?|versus|or) ([\w-]+) ([\w-]+)\b", question, re.IGNORECASE)
     if shared and len(named) == 1:
@@ -170,10 +173,10 @@ def _pair(question: str, named: list[str], state: State, names: NameIndex) -> tu
     return None
 
 
-def _joined_by_or(question: str, names: NameIndex) -> bool:
+def _joined_by_or(question: str, mentions: Sequence[Mention]) -> bool:
     """Whether two named concepts stand either side of a bare "or" ("PyTorch or TensorFlow?"), not merely in one
     sentence with an "or" somewhere ("are AWS certs worth the money or nah")."""
-    spans = sorted((m.start, m.end) for m in names.mentions(question))
+    spans = sorted((m.start, m.end) for m in mentions)
     words = normalize(question).split()
     return any(words[a_end:b_start] == ["or"] for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
 
