@@ -1,5 +1,6 @@
 """The web app, one process: the Gradio chat at `/`, the REST API at `/api`, the widget at `/widget.js`, and (with
-`ROADMAP_QA_MCP=true` or `roadmap-qa serve --mcp`) MCP tools at `/mcp/` (streamable HTTP).
+`ROADMAP_QA_MCP=true` or `roadmap-qa serve --mcp`) MCP tools at `/mcp/` (streamable HTTP). With `ROADMAP_QA_CHAT=false`
+there is no chat and Gradio is never imported: `/` leads to the API's docs.
 
 Importing this module builds the app without starting it (tests use `create_app`); `python app.py` serves it.
 Answering logic lives in `qa/`; this file only wires the pieces together.
@@ -7,21 +8,22 @@ Answering logic lives in `qa/`; this file only wires the pieces together.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import gradio as gr
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 import qa
 from qa import Assistant, Settings
 from qa.api import create_api
-from qa.chat import API_NAMES, CSS, build_chat
-from qa.guard import Guard
+from qa.guard import CHAT_ENDPOINTS, Guard
 from qa.limits import MAX_URL_CHARS
 from qa.mcp_tools import create_mcp
 from qa.pool import Pool
@@ -35,13 +37,12 @@ SERVER_OPTIONS: dict[str, object] = {"timeout_graceful_shutdown": 2, "h11_max_in
 
 
 def create_app(bot: Assistant, settings: Settings) -> FastAPI:
-    # Answers come from a bounded pool with a deadline (processes when `workers` > 1), never the event loop.
-    pool = Pool(bot, workers=settings.answer_workers, slots=settings.concurrency, deadline=settings.deadline)
+    # Answers come from a bounded pool with a deadline, never the event loop.
+    pool = Pool(bot, slots=settings.concurrency, deadline=settings.deadline)
     mcp = create_mcp(bot, pool, host=settings.host) if settings.mcp else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pool.start()
         try:
             if mcp is None:
                 yield
@@ -68,7 +69,7 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
         return response
 
     # Outermost: URL and body limits, closed upload routes and private events, before any routing or parsing.
-    app.add_middleware(Guard, public=API_NAMES)
+    app.add_middleware(Guard, public=CHAT_ENDPOINTS if settings.chat else ())
     app.mount("/api", create_api(bot, pool))
     if mcp is not None:
         app.mount("/mcp", mcp.streamable_http_app())
@@ -77,31 +78,71 @@ def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     def widget() -> FileResponse:
         return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
+    app.state.pool = pool
+    if not settings.chat:
+        # The API, the widget and MCP only: Gradio is never imported (a faster start and less memory).
+        @app.get("/", include_in_schema=False)
+        def home() -> RedirectResponse:
+            return RedirectResponse("/api/docs")
+
+        return app
+    import gradio as gr
+
+    from qa.chat import CSS, build_chat
+
     demo = build_chat(bot, settings.concurrency, pool=pool)
     demo.queue(default_concurrency_limit=settings.concurrency)
     app.state.chat = demo
-    app.state.pool = pool
     return gr.mount_gradio_app(app, demo, path="/", mcp_server=False, css=CSS, footer_links=["api"])
+
+
+def worker_app() -> FastAPI:
+    """One worker process's app when `workers` > 1 (uvicorn imports it by name in each process): the index is already
+    built, so it only loads."""
+    settings = Settings.from_env()
+    return create_app(Assistant.load(settings=settings), settings)
 
 
 def serve(
     host: str | None = None, port: int | None = None, mcp: bool | None = None, serve_only: bool | None = None
 ) -> None:
-    """Load everything (building the index if needed, unless `serve_only`), then serve until interrupted."""
+    """Load everything (building the index if needed, unless `serve_only`), then serve until interrupted.
+
+    With `workers` > 1, that many processes share the listening socket, each a whole app with its own copy of the index
+    (answering holds the GIL, so one process never passes one core); this process builds, then supervises them."""
     import uvicorn
 
     settings = Settings.from_env(host=host, port=port, mcp=mcp, serve_only=serve_only)
     started = time.perf_counter()
-    bot = Assistant.load(settings=settings)
-    print(
-        f"roadmap-qa: {len(bot.kb)} kb entries, index {bot.index_status}, ready in {time.perf_counter() - started:.1f}s"
-    )
+    workers = settings.answer_workers
+    if workers > 1:
+        if not settings.serve_only:
+            subprocess.run([sys.executable, "-m", "qa", "build-index"], check=True)
+        # The workers read their settings from the environment: these, never building, the cores shared out.
+        os.environ.update(
+            ROADMAP_QA_HOST=settings.host,
+            ROADMAP_QA_PORT=str(settings.port),
+            ROADMAP_QA_MCP=str(settings.mcp).lower(),
+            ROADMAP_QA_SERVE_ONLY="true",
+            ROADMAP_QA_ENCODER_THREADS=str(settings.threads_per_worker),
+        )
+        app: object = "app:worker_app"
+        print(f"roadmap-qa: {workers} worker processes, {settings.threads_per_worker} encoder thread(s) each")
+    else:
+        bot = Assistant.load(settings=settings)
+        print(
+            f"roadmap-qa: {len(bot.kb)} kb entries, index {bot.index_status}, "
+            f"ready in {time.perf_counter() - started:.1f}s"
+        )
+        app = create_app(bot, settings)
     print(
         f"roadmap-qa: chat http://{settings.host}:{settings.port}/  API /api/docs  widget /widget.js"
         + ("  MCP /mcp/" if settings.mcp else "")
     )
     uvicorn.run(
-        create_app(bot, settings),
+        app,  # type: ignore[arg-type]
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=settings.host,
         port=settings.port,
         log_level="warning",

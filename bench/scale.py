@@ -35,9 +35,11 @@ SILENT = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 # Run in a fresh serve-only interpreter: each phase of a cold start, timed, then RSS and what got imported.
 PHASES = r"""
-import json, sys, time
+import json, os, sys, time
 t0 = time.perf_counter()
-import gradio, fastapi, uvicorn  # app.py's web stack
+if os.environ.get("ROADMAP_QA_CHAT") != "false":
+    import gradio  # the chat's web stack
+import fastapi, uvicorn  # app.py's
 t1 = time.perf_counter()
 import app
 from qa import Assistant, Settings
@@ -50,7 +52,7 @@ t4 = time.perf_counter()
 app.create_app(bot, settings)
 t5 = time.perf_counter()
 import psutil
-heavy = [m for m in ("torch", "sentence_transformers", "sklearn", "transformers", "onnx") if m in sys.modules]
+heavy = [m for m in ("torch", "sentence_transformers", "sklearn", "transformers", "onnx", "gradio") if m in sys.modules]
 print(json.dumps({"web stack": t1 - t0, "qa + app": t2 - t1, "load kb + index + ranker": t3 - t2,
                   "first ask": t4 - t3, "build the app": t5 - t4,
                   "rss_mb": psutil.Process().memory_info().rss / 2**20, "heavy": heavy}))
@@ -155,13 +157,14 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def cold_start(index_dir: Path, runs: int = 3) -> tuple[list[dict], list[dict]]:
+def cold_start(index_dir: Path, runs: int = 3, chat: bool = True) -> tuple[list[dict], list[dict]]:
     """Phases in a fresh interpreter, and the real thing: process start to the first answer over HTTP."""
-    phases = [run_json(PHASES, serve_env(index_dir), QUESTION) for _ in range(runs)]
+    flag = {"ROADMAP_QA_CHAT": "true" if chat else "false"}
+    phases = [run_json(PHASES, serve_env(index_dir, **flag), QUESTION) for _ in range(runs)]
     e2e = []
     for _ in range(runs):
         port = loadbench_port()
-        env = serve_env(index_dir, ROADMAP_QA_PORT=str(port), ROADMAP_QA_WORKERS="1")
+        env = serve_env(index_dir, ROADMAP_QA_PORT=str(port), ROADMAP_QA_WORKERS="1", **flag)
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--serve-only"], cwd=REPO, env=env, **SILENT)
         url = f"http://127.0.0.1:{port}/api/ask"
@@ -275,16 +278,18 @@ def scale(real_index: Path, sizes: list[int], tmp: Path, embed_up_to: int = 2000
 
 
 def cold(index: Path, out: dict) -> None:
-    phases, e2e = cold_start(index)
-    out["cold_start"] = {"phases": phases, "e2e": e2e}
-    med = {k: statistics.median(p[k] for p in phases) for k in phases[0] if k != "heavy"}
-    print("\nServe-only cold start, median of 3 (the phases in one fresh interpreter; then process start to first HTTP answer)")
-    for k, v in med.items():
-        print(f"  {k:<26} {v:7.0f} MB" if k == "rss_mb" else f"  {k:<26} {v:7.2f} s")
-    print(f"  heavy modules imported     {phases[0]['heavy'] or 'none'}")
-    firsts = [r["first_answer_s"] for r in e2e]
-    print(f"  process start -> first answer over HTTP: {statistics.median(firsts):.2f} s (runs: {', '.join(f'{x:.2f}' for x in firsts)})")
-    print(f"  server RSS after the first answer: {statistics.median(r['rss_mb'] for r in e2e):.0f} MB")
+    for chat in (True, False):
+        phases, e2e = cold_start(index, chat=chat)
+        out["cold_start" if chat else "cold_start_api_only"] = {"phases": phases, "e2e": e2e}
+        med = {k: statistics.median(p[k] for p in phases) for k in phases[0] if k != "heavy"}
+        what = "with the chat" if chat else "API, widget and MCP only (ROADMAP_QA_CHAT=false)"
+        print(f"\nServe-only cold start {what}, median of 3 (the phases in one fresh interpreter; then process start to first HTTP answer)")
+        for k, v in med.items():
+            print(f"  {k:<26} {v:7.0f} MB" if k == "rss_mb" else f"  {k:<26} {v:7.2f} s")
+        print(f"  heavy modules imported     {phases[0]['heavy'] or 'none'}")
+        firsts = [r["first_answer_s"] for r in e2e]
+        print(f"  process start -> first answer over HTTP: {statistics.median(firsts):.2f} s (runs: {', '.join(f'{x:.2f}' for x in firsts)})")
+        print(f"  server RSS after the first answer: {statistics.median(r['rss_mb'] for r in e2e):.0f} MB")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ Unknown topics are 404 with `suggestions`; bad input is a 4xx with a one-sentenc
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -237,7 +238,8 @@ def create_api(bot: Assistant, pool: Pool | None = None) -> FastAPI:
             "kb": bot.kb.stats(),
             "index": bot.index_status.split(" ", 1)[0],  # "loaded" or "built": never a path or an error's text
             "retriever": bot.mode,
-            "answering": pool.mode,
+            "workers": bot.settings.answer_workers,  # server processes; this answer came from one of them
+            "process": os.getpid(),
             "busy": pool.busy,
         }
 

@@ -81,7 +81,12 @@ class Assistant:
             # answer does not wait for it; sentence-transformers serves until it is ready.
             folder = self.settings.index_dir
             build = not self.settings.serve_only
-            embedder = Embedder(self.settings.model, cache_dir=folder, export="later" if build else "never")
+            embedder = Embedder(
+                self.settings.model,
+                cache_dir=folder,
+                export="later" if build else "never",
+                threads=self.settings.threads_per_worker,
+            )
             dense, self.index_status = open_index(folder, self.kb, embedder, force=force, build=build)
             lexical = Lexical(list(self.kb.entries))
             full = Retriever(self.kb, "hybrid", embedder, dense, lexical)

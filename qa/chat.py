@@ -12,11 +12,12 @@ import gradio as gr
 
 from qa.assistant import Assistant
 from qa.chat_handlers import EMPTY_HINT, PATH_HINT, SLOTS, Handlers
+from qa.guard import CHAT_ENDPOINTS
 from qa.pool import Pool
 from qa.starters import STARTERS
 
 EXAMPLES = STARTERS
-API_NAMES = ("ask", "prerequisites", "learning_path")  # the Gradio endpoints callable by name
+API_NAMES = CHAT_ENDPOINTS  # the Gradio endpoints callable by name
 # Colours are chosen for at least 4.5:1 contrast (axe checks them in tests/test_browser.py); touch targets are 44 px.
 CSS = """
 #chat { min-height: 420px; }

@@ -62,10 +62,14 @@ class Embedder:
     With `cache_dir`, uses (and on first use, exports and verifies) an ONNX copy of the model kept there.
     """
 
-    def __init__(self, model: str | Path = "", cache_dir: Path | None = None, *, export: str = "now") -> None:
-        """`export` says what to do when `cache_dir` holds no ONNX copy yet: "now" exports (and verifies) it before
+    def __init__(
+        self, model: str | Path = "", cache_dir: Path | None = None, *, export: str = "now", threads: int = 0
+    ) -> None:
+        """`threads`: the ONNX session's threads for one encode (0: one per core, at most 4); a server with several
+        worker processes gives each its share of the cores. `export` says what to do when `cache_dir` holds no ONNX copy yet: "now" exports (and verifies) it before
         returning; "later" serves with sentence-transformers until `export_in_background()` has made one; "never"
         raises `IndexStoreError` (a serve-only install has no torch to fall back on)."""
+        self.threads = threads
         served = None
         if not model and export == "never" and not _has_packaged_model():
             served = served_model(cache_dir)
@@ -170,12 +174,12 @@ class Embedder:
 class _OnnxEncoder:
     """The model's transformer as an ONNX Runtime session, with the model's own tokenizer and pooling."""
 
-    def __init__(self, onnx_path: Path, model_dir: Path, meta: dict[str, Any]) -> None:
+    def __init__(self, onnx_path: Path, model_dir: Path, meta: dict[str, Any], threads: int = 0) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
@@ -226,7 +230,7 @@ class _OnnxEncoder:
                 meta = json.loads(meta_path.read_text())
                 if meta.get("model") == embedder.model_id and meta.get("usable"):
                     _keep_tokenizer(embedder.model_dir, onnx_path)
-                    return cls(onnx_path, embedder.model_dir, meta)
+                    return cls(onnx_path, embedder.model_dir, meta, embedder.threads)
             except Exception:  # noqa: BLE001 - an unreadable cache is exported again
                 return False
         if meta_path.exists():
@@ -295,7 +299,7 @@ class _OnnxEncoder:
                     dynamo=False,
                 )
             meta["dim"] = int(transformer.config.hidden_size)
-            candidate = cls(Path(tmp), embedder.model_dir, meta)
+            candidate = cls(Path(tmp), embedder.model_dir, meta, embedder.threads)
             ref = embedder._encode_st(list(_PROBES))
             cos = float(np.min((candidate.encode(list(_PROBES)) * ref).sum(1)))
             meta["verified_min_cosine"] = round(cos, 6)
@@ -305,7 +309,7 @@ class _OnnxEncoder:
                 os.replace(tmp, onnx_path)
                 _keep_tokenizer(embedder.model_dir, onnx_path)
             _write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
-            return cls(onnx_path, embedder.model_dir, meta) if meta["usable"] else None
+            return cls(onnx_path, embedder.model_dir, meta, embedder.threads) if meta["usable"] else None
         except Exception:  # noqa: BLE001 - an export that fails leaves sentence-transformers serving
             return None
         finally:

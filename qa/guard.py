@@ -25,6 +25,7 @@ CLOSED = re.compile(
     r"^/gradio_api/(upload|upload_progress|process_recording|stream/|vibe-|undo-vibe-|run-history/|dev/|proxy=)"
 )
 # Gradio's calls by endpoint name; the name is checked against the public ones.
+CHAT_ENDPOINTS = ("ask", "prerequisites", "learning_path")  # the chat's Gradio endpoints callable by name
 BY_NAME = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?(?:[^/]+/?)?$")
 
 

@@ -1,27 +1,19 @@
-"""Answering off the event loop: a bounded pool with a per-request deadline.
+"""Answering off the event loop: a bounded pool of threads with a per-request deadline.
 
-With one worker the pool is a few threads in the serving process; with several it is that many processes, each
-holding its own `Assistant` over the same read-only index on disk, so answering uses every core (the answering code
-holds the GIL most of the time, so threads alone never pass one core). A request that cannot start and finish within
-the deadline is refused with 503 rather than queued for ever, and the event loop (health, the chat's page) never
-waits for an answer.
+A request that cannot start and finish within the deadline is refused with 503 rather than queued for ever, and the
+event loop (health, the chat's page) never waits for an answer. Answering holds the GIL most of the time, so one
+process never passes one core: to use more, the server runs several worker processes (`workers`), each with its own
+pool (see `app.serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import contextlib
-import multiprocessing
-import os
-import signal
-import threading
-from dataclasses import asdict
 from typing import Any
 
 from kb import KbError, RoadmapError, UnknownTopicError
 from qa.assistant import Assistant
-from qa.settings import Settings
 
 
 class Refusal(Exception):
@@ -84,98 +76,21 @@ def run_op(bot: Assistant, op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
     raise ValueError(f"unknown operation {op!r}")
 
 
-# --- the worker processes ---
-_BOT: Assistant | None = None
-
-
-def _start_worker(settings: dict[str, Any]) -> None:
-    global _BOT
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which shuts the pool down
-    parent = os.getppid()
-
-    def watch() -> None:  # end with the server, also when it is killed outright
-        import time
-
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
-    _BOT = Assistant.load(settings=Settings.from_env(env={}, **settings))
-
-
-def _in_worker(op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
-    assert _BOT is not None, "the pool initializer loads the assistant"
-    return run_op(_BOT, op, args)
-
-
 class Pool:
-    """Runs our public API calls with at most `slots` at once and a `deadline` in seconds for each, queueing included.
+    """Runs our public API calls with at most `slots` at once and a `deadline` in seconds for each, queueing included."""
 
-    `workers` > 1 answers in that many processes; they start once the index and the fast encoder are on disk (until
-    then, and with one worker, threads in this process answer)."""
-
-    def __init__(self, bot: Assistant, workers: int = 1, slots: int = 8, deadline: float = 10.0) -> None:
+    def __init__(self, bot: Assistant, slots: int = 8, deadline: float = 10.0) -> None:
         self.bot = bot
-        self.workers = max(1, workers)
         self.deadline = deadline
         self.slots = max(1, slots)
         self._sem: asyncio.Semaphore | None = None
         self._threads = cf.ThreadPoolExecutor(max_workers=min(self.slots, 4), thread_name_prefix="answer")
-        self._procs: cf.ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._closed = False
         self.busy = 0
         self.refused = 0
-        self.restarts = 0
-
-    # --- life cycle ---
-    def start(self) -> None:
-        """Start the worker processes (in the background, when the encoder is still being exported)."""
-        if self.workers > 1:
-            threading.Thread(target=self._start_processes, name="pool-start", daemon=True).start()
-
-    def _start_processes(self) -> None:
-        import time
-
-        from qa.embed import encoder_ready
-
-        s = self.bot.settings
-        # The first start's ONNX export: threads answer meanwhile (serve-only has loaded the encoder, or refused).
-        while not self._closed and not s.serve_only and s.retriever != "bm25" and not encoder_ready(s.model, s.index_dir):
-            time.sleep(1.0)
-        kept = {"kb_dir", "index_dir", "model", "retriever", "top_k", "serve_only"}
-        fields = {k: v for k, v in asdict(s).items() if k in kept}
-        ctx = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
-        procs = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_start_worker, initargs=(fields,))
-        try:
-            # Start every worker and wait for each to be loaded before sending them traffic.
-            list(procs.map(_ping, range(self.workers * 2)))
-        except Exception:  # noqa: BLE001 - a pool that cannot start leaves threads answering
-            procs.shutdown(wait=False, cancel_futures=True)
-            return
-        with self._lock:
-            if self._closed:
-                procs.shutdown(wait=False, cancel_futures=True)
-                return
-            self._procs = procs
 
     def close(self) -> None:
-        """Stop at once: queued calls are cancelled and the worker processes ended."""
-        self._closed = True
-        with self._lock:
-            procs, self._procs = self._procs, None
-        if procs is not None:
-            children = list(getattr(procs, "_processes", {}).values())
-            procs.shutdown(wait=False, cancel_futures=True)
-            for p in children:
-                with contextlib.suppress(Exception):
-                    p.terminate()
+        """Stop at once: queued calls are cancelled."""
         self._threads.shutdown(wait=False, cancel_futures=True)
-
-    @property
-    def mode(self) -> str:
-        return f"{self.workers} processes" if self._procs is not None else "threads"
 
     # --- calls ---
     async def call(self, op: str, *args: Any) -> Any:
@@ -191,20 +106,14 @@ class Pool:
             raise Refusal(503, "the server is busy: try again in a moment") from None
         self.busy += 1
         try:
-            for attempt in (1, 2):
-                try:
-                    future = self._submit(op, args)
-                    left = max(0.05, self.deadline - (loop.time() - started))
-                    kind, value = await asyncio.wait_for(asyncio.wrap_future(future), left)
-                    break
-                except TimeoutError:
-                    self.refused += 1
-                    future.cancel()
-                    raise Refusal(503, f"no answer within {self.deadline:g} s: try again in a moment") from None
-                except cf.process.BrokenProcessPool:
-                    self._lost_workers()  # threads answer this one (attempt 2) while a fresh pool starts
-                    if attempt == 2:
-                        raise Refusal(503, "the server is restarting its workers: try again in a moment") from None
+            future = self._threads.submit(run_op, self.bot, op, args)
+            left = max(0.05, self.deadline - (loop.time() - started))
+            try:
+                kind, value = await asyncio.wait_for(asyncio.wrap_future(future), left)
+            except TimeoutError:
+                self.refused += 1
+                future.cancel()
+                raise Refusal(503, f"no answer within {self.deadline:g} s: try again in a moment") from None
         finally:
             self.busy -= 1
             self._sem.release()
@@ -212,41 +121,14 @@ class Pool:
             raise Refusal(*value)
         return value
 
-    def _lost_workers(self) -> None:
-        """A worker process died (killed, out of memory): answer with threads and start fresh ones, a few times."""
-        with self._lock:
-            procs, self._procs = self._procs, None
-        if procs is not None:
-            procs.shutdown(wait=False, cancel_futures=True)
-            self.restarts += 1
-            if self.restarts <= 3:
-                self.start()
-
-    def _submit(self, op: str, args: tuple[Any, ...]) -> cf.Future:
-        procs = self._procs
-        if procs is not None:
-            return procs.submit(_in_worker, op, args)
-        return self._threads.submit(run_op, self.bot, op, args)
-
     def call_sync(self, op: str, *args: Any) -> Any:
         """`call` for code running in a thread (the Gradio endpoints): the same pool, deadline and refusals."""
+        future = self._threads.submit(run_op, self.bot, op, args)
         try:
-            future = self._submit(op, args)
             kind, value = future.result(timeout=self.deadline)
-        except cf.process.BrokenProcessPool:
-            self._lost_workers()
-            kind, value = run_op(self.bot, op, args)
         except cf.TimeoutError:
             future.cancel()
             raise Refusal(503, f"no answer within {self.deadline:g} s: try again in a moment") from None
         if kind == "refused":
             raise Refusal(*value)
         return value
-
-
-def _ping(_: int) -> int:
-    import time
-
-    time.sleep(0.05)  # long enough that every worker takes one, so each has loaded before traffic arrives
-    return os.getpid()
-

@@ -34,12 +34,15 @@ class Settings:
     top_k: int = 5
     host: str = "127.0.0.1"
     port: int = 7860
-    mcp: bool = False  # also serve the MCP tools at /gradio_api/mcp/
+    mcp: bool = False  # also serve the MCP tools at /mcp/
+    chat: bool = True  # the Gradio chat at /; false: the API, widget and MCP only, and Gradio is never imported
     embed_origins: str = "*"  # sites allowed to embed the chat and call the API: "*" or space-separated origins
     concurrency: int = 8  # chat requests answered at once per event (Gradio's default is 1)
-    # Processes that answer, each with its own copy of the index; 0: one per core. Default 1: on 2 cores, 2 workers
-    # gave 0.94x the throughput of 1 at three times the memory (bench/load.py, 32 clients); scale with replicas.
+    # Server processes, each a whole copy of the app (API, chat, widget, MCP) with the index in its own memory, taking
+    # connections from one shared socket; 0: one per core. See the README's sizing table (bench/load.py).
     workers: int = 1
+    # Threads for one query embedding (ONNX Runtime); 0: the cores shared out among the worker processes.
+    encoder_threads: int = 0
     deadline: float = 10.0  # seconds a request may wait and run before it is refused with 503
     serve_only: bool = False  # never build: a missing or stale index is an error naming `roadmap-qa build-index`
 
@@ -64,12 +67,22 @@ class Settings:
     @property
     def answer_workers(self) -> int:
         """`workers`, with 0 resolved to the number of cores this process may use."""
-        if self.workers > 0:
-            return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:
-            return max(1, os.cpu_count() or 1)
+        return self.workers if self.workers > 0 else cores()
+
+    @property
+    def threads_per_worker(self) -> int:
+        """`encoder_threads`, with 0 resolved to this worker's share of the cores (at least 1, at most 4)."""
+        if self.encoder_threads > 0:
+            return self.encoder_threads
+        return max(1, min(4, cores() // self.answer_workers))
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:

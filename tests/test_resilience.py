@@ -67,31 +67,35 @@ def test_a_short_load_has_no_errors(server: str) -> None:
     assert time.perf_counter() - started < 120
 
 
-def test_sigterm_stops_the_server_within_seconds(index_dir: Path, bot) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_both_answer_and_sigterm_stops_them(index_dir: Path, bot) -> None:  # type: ignore[no-untyped-def]
+    """`workers=2`: two server processes share the socket, both answer, and SIGTERM ends them all within seconds."""
+    import psutil
+
     port = free_port()
     env = dict(os.environ, ROADMAP_QA_PORT=str(port), ROADMAP_QA_INDEX_DIR=str(index_dir), ROADMAP_QA_WORKERS="2")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/api/health", timeout=2).json()["answering"] != "threads":
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server did not start its workers")
-        import psutil
-
-        children = psutil.Process(proc.pid).children(recursive=True)
-        assert children, "the answering workers are processes"
+        answered_by: set[int] = set()
+        deadline = time.monotonic() + 180
+        while len(answered_by) < 2 and time.monotonic() < deadline:
+            try:  # a new connection each time: the kernel hands them to either process
+                r = httpx.get(url + "/api/ask", params={"q": "What is a CNN?"}, timeout=5)
+                health = httpx.get(url + "/api/health", timeout=5).json()
+            except httpx.HTTPError:
+                time.sleep(0.5)
+                continue
+            assert r.status_code == 200 and r.json()["passages"][0]["id"] == "cnn"
+            assert health["workers"] == 2
+            answered_by.add(health["process"])
+        assert len(answered_by) == 2, f"only {answered_by} answered"
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        assert answered_by <= {p.pid for p in workers}, "the answers came from the server's own worker processes"
         stopped = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
         assert time.perf_counter() - stopped < 10
-        gone, alive = psutil.wait_procs(children, timeout=5)
+        gone, alive = psutil.wait_procs(workers, timeout=5)
         assert not alive, "worker processes end with the server"
     finally:
         if proc.poll() is None:
