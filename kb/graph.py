@@ -41,11 +41,20 @@ def build_graph(entries: Iterable[Topic]) -> nx.DiGraph:
     pg = prerequisite_graph(g)
     for n in nx.topological_sort(pg):
         g.nodes[n]["level"] = max((g.nodes[p]["level"] + 1 for p in pg.predecessors(n)), default=0)
+    # Every ask walks this part of the graph: a frozen copy costs a few KB and spares the filtering view's per-edge
+    # checks (a fifth of an ask's Python time).
+    g.graph[_PREREQUISITES] = nx.freeze(pg.copy())
     return g
 
 
+_PREREQUISITES = "prerequisite_graph"
+
+
 def prerequisite_graph(g: nx.DiGraph) -> nx.DiGraph:
-    """A read-only view with the concepts and only the prerequisite edges."""
+    """A read-only graph of the concepts and only the prerequisite edges (kept with a graph from `build_graph`)."""
+    kept = g.graph.get(_PREREQUISITES)
+    if kept is not None:
+        return kept
     return nx.subgraph_view(
         g,
         filter_node=lambda n: g.nodes[n].get("kind") == "concept",
