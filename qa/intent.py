@@ -28,7 +28,8 @@ _PREREQ = re.compile(
 )
 _NEXT = re.compile(
     r"\b(after|next|then what|what follows|follow[- ]?up|comes? after|leads? (on )?to|unlocks?|beyond|"
-    r"once i (know|have|understand|learn|learned|learnt|finish)|move on|build(s)? on (it|that|this)|continue with)\b",
+    r"once i (know|have|understand|learn|learned|learnt|finish)|move on|build(s)? on (it|that|this)|continue with|"
+    r"(where|what) (do|should|can|could) i (go|head|turn|do|learn|study) (from here|now)|where (to )?now|what now)\b",
     re.IGNORECASE,
 )
 # "I know X" states what is known; "what should I know", "do I know" ask a question instead.

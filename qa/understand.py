@@ -44,6 +44,7 @@ _COMPARE = re.compile(
 )
 # "X or Y?" with a verb of choosing asks which to pick; "difference", "vs" ask how they differ.
 _CHOICE = re.compile(r"\bor\b.*\bfirst\b", re.IGNORECASE)
+_VERSUS = re.compile(r"\b(vs\.?|versus)\b", re.IGNORECASE)
 _CONTRAST = re.compile(r"\b(vs\.?|versus|difference|differences|differ|different|compared?|comparison)\b", re.I)
 _START = re.compile(
     r"\b(where (do|should|can|would) i (even )?(start|begin)|(complete|total|absolute) (beginner|newbie|noob)|"
@@ -158,8 +159,15 @@ def _pair(
     topic ("how is it different from recall?")."""
     if not _COMPARE.search(question) or _CHOICE.search(question) and not _CONTRAST.search(question):
         return None
-    if len(named) >= 2 and (_CONTRAST.search(question) or _joined_by_or(question, mentions)):
-        return named[0], named[1]
+    if len(named) >= 2:
+        # "X vs Y", "X or Y": the two concepts either side of the word, when they are two ("xgboost or lightgbm" are
+        # both gradient boosting: no comparison); "the difference between X and Y": the first two it names.
+        beside = _either_side(question, mentions, ("vs", "versus", "or", "and"))
+        if _VERSUS.search(question) or not _CONTRAST.search(question):
+            if beside is not None:
+                return beside
+        elif _CONTRAST.search(question):
+            return beside or (named[0], named[1])
     shared = re.search(r"\b([\w-]+) (?:and|vs\.?|versus|or) ([\w-]+) ([\w-]+)\b", question, re.IGNORECASE)
     if shared and len(named) == 1:
         try:
@@ -173,12 +181,15 @@ def _pair(
     return None
 
 
-def _joined_by_or(question: str, mentions: Sequence[Mention]) -> bool:
-    """Whether two named concepts stand either side of a bare "or" ("PyTorch or TensorFlow?"), not merely in one
+def _either_side(question: str, mentions: Sequence[Mention], words: Sequence[str]) -> tuple[str, str] | None:
+    """Two different concepts named either side of one of `words` ("PyTorch or TensorFlow?"), not merely in one
     sentence with an "or" somewhere ("are AWS certs worth the money or nah")."""
-    spans = sorted((m.start, m.end) for m in mentions)
-    words = normalize(question).split()
-    return any(words[a_end:b_start] == ["or"] for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+    spans = sorted((m.start, m.end, m.id) for m in mentions if m.start >= 0)
+    tokens = normalize(question).split()
+    for (_, a_end, a), (b_start, _, b) in zip(spans, spans[1:], strict=False):
+        if a != b and len(tokens[a_end:b_start]) == 1 and tokens[a_end] in words:
+            return a, b
+    return None
 
 
 def _background(question: str, kb: KnowledgeBase) -> Background | None:

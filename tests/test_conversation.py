@@ -66,6 +66,27 @@ def test_a_comparison_sets_both_topics_side_by_side(bot: Assistant) -> None:
 
 
 @pytest.mark.parametrize(
+    "question, answer",
+    [
+        # Two names of one concept either side of "or": a question about it, not a comparison (nor about Kaggle).
+        ("everyone on kaggle uses xgboost or lightgbm, what is the idea behind them?", "gradient-boosting"),
+        # "vs" between two ways of one thing (tuning), with another concept named in passing (learning rate).
+        ("how do i pick the learning rate and max_depth? grid search vs random search?", "hyperparameter-tuning"),
+    ],
+)
+def test_or_and_vs_compare_only_two_different_concepts_beside_them(bot: Assistant, question: str, answer: str) -> None:
+    ans = bot.ask(question)
+    assert ans.intent != "comparison" and not ans.compared
+    assert ans.passages[0].id == answer
+
+
+def test_where_do_i_go_from_here_continues_from_the_conversations_topic(bot: Assistant) -> None:
+    ans = bot.ask("nice, that clicked. where do I go from here?", history=["how do attention and transformers work?"])
+    assert ans.intent == "next_topics" and ans.confident
+    assert "large-language-models" in ids(ans.next_topics)
+
+
+@pytest.mark.parametrize(
     "question, field, marker",
     [("explain it more simply", "in_short", "in one line"), ("give me an example", "example", "an example")],
 )
