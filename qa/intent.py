@@ -98,19 +98,36 @@ def parse(question: str, names: NameIndex) -> Parsed:
         end = _CLAUSE_END.search(clause)
         known_text = clause[: end.start()] if end else clause
         known = list(dict.fromkeys(m.id for m in names.mentions(known_text)))
-    if _PATH.search(question) or (
+    asked = asked_part(question)
+    if _PATH.search(asked) or (
         known
-        and re.search(r"\b(get to|reach|learn|become|move to|tackle)\b", question, re.I)
-        and not _NEXT.search(question)
+        and re.search(r"\b(get to|reach|learn|become|move to|tackle)\b", asked, re.I)
+        and not _NEXT.search(asked)
     ):
         intent: str | None = "learning_path"
-    elif _PREREQ.search(question):
+    elif _PREREQ.search(asked):
         intent = "prerequisites"
-    elif _NEXT.search(question):
+    elif _NEXT.search(asked):
         intent = "next_topics"
     else:
         intent = None
     return Parsed(intent, mentions, known, refers_back(question), bool(_BELIEF.search(question)))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def asked_part(question: str) -> str:
+    """The sentences that ask (end in "?"), or the whole text when none does: a story's "before"/"after" is not a
+    request to walk the graph.
+
+    >>> asked_part("I scaled the data before splitting. AUC is 0.99 in validation but 0.5 live. What went wrong?")
+    'What went wrong?'
+    >>> asked_part("what should I learn before deep learning")
+    'what should I learn before deep learning'
+    """
+    asking = [s for s in _SENTENCE_END.split(question) if s.rstrip().endswith("?")]
+    return " ".join(asking) if asking else question
 
 
 _POINTS_BACK = re.compile(r"\b(it|its|they|them|those|these|both)\b", re.IGNORECASE)
