@@ -36,6 +36,8 @@ DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 DEV_CONVERSATIONS = ROOT.parent / "shared" / "eval" / "dev-conversations.jsonl"
 BLIND_A = ROOT / "tests" / "sets" / "blind_a.jsonl"
 BLIND_B = ROOT / "tests" / "sets" / "blind_b.jsonl"
+BLIND_C = ROOT / "tests" / "sets" / "blind_c.jsonl"
+BLIND_D = ROOT / "tests" / "sets" / "blind_d.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -54,16 +56,21 @@ def section(title: str) -> None:
     print(f"\n== {title} ==")
 
 
-SETS = [
+BLIND = [
     ("blind A (tuned on)", BLIND_A),
     ("blind B (never tuned on)", BLIND_B),
+    ("blind C (never tuned on)", BLIND_C),
+    ("blind D (tuned on)", BLIND_D),
+]
+SETS = [
+    *BLIND,
     ("blind conversations", CONVERSATIONS),
     *([("shared dev", DEV), ("shared dev conversations", DEV_CONVERSATIONS)] if DEV.exists() else []),
 ]
 
 
 def questions() -> list[str]:
-    return [c.q for _, path in SETS[:2] for c in load_cases(path)]
+    return [c.q for _, path in BLIND[:2] for c in load_cases(path)]
 
 
 def bench_eval(index_dir: Path) -> None:
@@ -92,7 +99,7 @@ def baseline(index_dir: Path) -> None:
     enc = bot.retriever._embedder  # noqa: SLF001 - the benchmark looks inside on purpose
     index = faiss.IndexFlatIP(enc.dim)
     index.add(enc.encode([t.text for t in entries]))
-    for name, path in SETS[:2]:
+    for name, path in BLIND:
         cases = [c for c in load_cases(path) if c.check == "top" and not c.history]
         _, idx = index.search(enc.encode([c.q for c in cases]), 1)
         hits = [bool(re.search(str(c.expect), entries[i[0]].title, re.IGNORECASE)) for c, i in zip(cases, idx, strict=True)]

@@ -12,7 +12,9 @@ from qa.evaluate import evaluate, load_cases
 SHARED_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 SETS = Path(__file__).resolve().parent / "sets"
 BLIND_A = SETS / "blind_a.jsonl"  # the tuning set
-BLIND_B = SETS / "blind_b.jsonl"  # the report set, never tuned on
+BLIND_B = SETS / "blind_b.jsonl"  # a report set, never tuned on
+BLIND_C = SETS / "blind_c.jsonl"  # the final report set, never tuned on (written after the others, read once)
+BLIND_D = SETS / "blind_d.jsonl"  # the second tuning set
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -27,10 +29,13 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
 @pytest.mark.parametrize(
     "path, hit1, everything, refused",
     [
-        (BLIND_A, 0.78, 0.8, 0.9),  # tuned on: 0.819 / 0.845 / 12 of 12 now
-        (BLIND_B, 0.65, 0.65, 0.5),  # never tuned on: a floor under what it measures (0.706 / 0.694 / 7 of 12)
+        (BLIND_A, 0.92, 0.92, 0.9),  # tuned on: 0.964 / 0.969 / 12 of 12 now
+        (BLIND_D, 0.88, 0.87, 0.75),  # tuned on: 0.932 / 0.920 / 16 of 19
+        # Never tuned on: floors under what they measure.
+        (BLIND_B, 0.78, 0.76, 0.6),  # 0.835 / 0.816 / 8 of 12
+        (BLIND_C, 0.88, 0.86, 0.8),  # 0.935 / 0.918 / 19 of 22
     ],
-    ids=["blind-a-tuning", "blind-b-report"],
+    ids=["blind-a-tuning", "blind-d-tuning", "blind-b-report", "blind-c-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float
