@@ -107,7 +107,6 @@ import kb as kbase
 from qa.embed import Embedder
 from qa.index import open_index
 from qa.lexical import Lexical
-from qa import Assistant, Settings
 kb = kbase.load_kb(kb_dir)
 t1 = time.perf_counter()
 embedder = Embedder("", cache_dir=index_dir, export="never")
@@ -122,9 +121,11 @@ dense, status = open_index(index_dir, kb, embedder, force=True)
 t2 = time.perf_counter()
 Lexical(list(kb.entries))
 t3 = time.perf_counter()
-bot = Assistant(kb, Settings.from_env(kb_dir=kb_dir, index_dir=index_dir))
 ranker = json.loads((real_index / "ranker.json").read_text())
-ranker["training_hash"] = bot._training_hash(dense)  # the manifest fields sit at the top level
+from qa.fit import training_hash
+from qa.training import examples_for
+# The real kb's models, marked current for this kb (the manifest fields sit at the top level)
+ranker["training_hash"] = training_hash(kb.content_hash, dense.manifest["model"], examples_for(kb))
 (index_dir / "ranker.json").write_text(json.dumps(ranker))
 size = sum(f.stat().st_size for f in index_dir.iterdir()) / 2**20
 print(json.dumps({"entries": len(kb.entries), "rows": len(dense.manifest["text_hashes"]), "kb_load_s": t1 - t0,
@@ -242,7 +243,7 @@ def generate_kb(real: Path, target: int, out: Path) -> Path:
                             if f in e:
                                 e[f] = [f"{x}-v{k}" for x in e[f]]
                         e[bodies[section]] = f"{e[bodies[section]]} This is copy {k} of the entry."
-                        e["asks"] = [f"{a} (copy {k})" for a in e.get("asks", [])]
+                        e["asks"] = [f"{a[:285]} (copy {k})" for a in e.get("asks", [])]
                         if not e["aliases"]:
                             e.pop("aliases")
                     made.append(e)
