@@ -39,7 +39,8 @@ def respond(bot: Assistant, turn: Turn, ranking: Ranking | None) -> Answer:
     kb = bot.kb
     if turn.intent == "comparison":
         return _comparison(bot, turn, ranking)
-    if turn.intent in GRAPH_INTENTS and turn.target is not None and not _belief(turn, ranking):
+    backed = ranking.confident or not turn.default_goal
+    if turn.intent in GRAPH_INTENTS and turn.target is not None and backed and not _belief(turn, ranking):
         return _graph(bot, turn, ranking)
     if turn.style in ("short", "example", "about") and turn.target is not None:
         lead = kb[turn.target]

@@ -75,6 +75,9 @@ class Turn:
     style: str | None = None  # "short" (in_short), "example", "about" (picked from a list), "steps" (a first path)
     chat: str | None = None  # small talk: "hello", "thanks" or "bye"
     needs_topic: bool = False  # a follow-up with nothing to follow
+    # "where do I start?" naming no goal, topic or background: the target is the roadmap's default goal, so only the
+    # scope model can say the question is about the roadmap at all ("how do I get started making 2d games?")
+    default_goal: bool = False
     query: str = ""  # the text to search
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
     cues: Cues | None = None
@@ -106,7 +109,10 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
     if background is not None or (_START.search(question) and named is None):
         # A goal they name, if it is a real destination ("ML engineering" names the role, whose path is empty).
         far = named is not None and len(kbase.learning_path(kb.graph, named)) > START_STEPS // 2
-        return _with(base, intent="learning_path", target=named if far else START_GOAL, style="steps")
+        default = background is None and named is None and state.topic is None
+        return _with(
+            base, intent="learning_path", target=named if far else START_GOAL, style="steps", default_goal=default
+        )
     if parsed.graph_intent == "next_topics" and named is None and parsed.known:
         return _with(base, target=parsed.known[-1])  # "I know NumPy, what next?": what follows the last thing known
     if parsed.graph_intent in GRAPH_INTENTS and named is None:

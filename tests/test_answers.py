@@ -68,6 +68,7 @@ OUT_OF_SCOPE = [
     "is a MacBook Air good enough or should I get a gaming laptop with an RTX card?",  # gadgets
     "ModuleNotFoundError: No module named 'sklearn' even though I ran pip install sklearn, help",  # an error
     "what's the best way to become a commercial airline pilot?",  # another career
+    "how do I get started with game development in Unity?",  # another field, asked as "where do I start"
 ]
 
 
