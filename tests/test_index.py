@@ -11,7 +11,7 @@ import pytest
 
 from kb import load_kb
 from qa.embed import Embedder
-from qa.index import MANIFEST, PRODUCT_ABOVE_ROWS, VECTORS, DenseIndex, names_text, open_index, passage_text
+from qa.index import MANIFEST, VECTORS, DenseIndex, names_text, open_index, passage_text
 from tests.conftest import MINI_KB
 
 
@@ -148,21 +148,6 @@ def test_search_matches_brute_force_on_random_vectors() -> None:
         assert np.allclose([h.score for h in hits], (vecs @ q)[expected], atol=1e-5)
         assert np.allclose(index.all_scores(q), vecs @ q, atol=1e-5)
 
-
-def test_past_the_size_where_sorting_dominates_row_scores_come_from_a_product_and_agree(bot) -> None:  # type: ignore[no-untyped-def]
-    """The real index (3,000+ rows, under PRODUCT_ABOVE_ROWS, so FAISS's sorted flat search serves it) scored both
-    ways: that, and the product over its storage that serves larger kbs; an ask answers the same either way."""
-    dense = bot.retriever._dense  # noqa: SLF001 - both paths of the same index
-    q = bot.retriever.encode(["my model is great on training data and awful on new data"])
-    assert len(dense.vectors()) <= dense.product_above_rows
-    flat = dense.row_scores(q)
-    before = bot.ask("my model is great on training data and awful on new data").to_dict()
-    dense.product_above_rows = 0
-    try:
-        assert np.allclose(dense.row_scores(q), flat, atol=1e-5)
-        assert bot.ask("my model is great on training data and awful on new data").to_dict() == before
-    finally:
-        dense.product_above_rows = PRODUCT_ABOVE_ROWS
 
 
 def test_onnx_encoder_agrees_with_sentence_transformers(embedder: Embedder) -> None:
