@@ -136,8 +136,8 @@ def serve(
         )
         app = create_app(bot, settings)
     print(
-        f"roadmap-qa: chat http://{settings.host}:{settings.port}/  API /api/docs  widget /widget.js"
-        + ("  MCP /mcp/" if settings.mcp else "")
+        f"roadmap-qa: http://{settings.host}:{settings.port}/  " + ("chat /  " if settings.chat else "")
+        + "API /api/docs  widget /widget.js" + ("  MCP /mcp/" if settings.mcp else "")
     )
     uvicorn.run(
         app,  # type: ignore[arg-type]
