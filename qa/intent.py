@@ -47,9 +47,12 @@ _REFERS = re.compile(r"\b(it|its|that|this|those|these|them|they|there)\b", re.I
 # Words that mark a question stating a belief to be confirmed ("AutoML will do it all, right?"). Plain "any" or
 # "all" are not enough: they occur in ordinary questions ("Do all models need scaling?", "...all day at work?").
 _BELIEF = re.compile(
-    r"\b(only|always|never|fully|completely|entirely|no need|don't need|do not need|won't need|no longer need|"
+    r"\b(only(?! (\d|one|a|an|two|three|few|half|some)\b)|always|never|fully|completely|entirely|no need|don't need|"
+    r"do not need|won't need|no longer need|"
     r"isn'?t it|aren'?t they|true that|is it true|myth|surely|basically|all that matters|all you need|yeah\s*\?|"
-    r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|\bright\s*\?",
+    r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|"
+    # "..., right?" asks to confirm a belief; "is it actually right?" asks whether something is correct
+    r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bbe )(?<!actually )(?<!\bget )(?<!\bgot )\bright\s*\?",
     re.IGNORECASE,
 )
 

@@ -263,3 +263,21 @@ def test_past_the_size_where_sorting_dominates_row_scores_come_from_a_product_an
         assert bot.ask("my model is great on training data and awful on new data").to_dict() == before
     finally:
         dense.product_above_rows = PRODUCT_ABOVE_ROWS
+
+
+@pytest.mark.parametrize(
+    "question, belief",
+    [
+        ("so AutoML will do it all, right?", True),
+        ("deep learning only works with huge datasets", True),
+        ("you only need python, right?", True),
+        ("when my model flags a payment, how often is it actually right?", False),  # asks whether it is correct
+        ("only 1 in 500 of my transactions is fraud and the model predicts 'not fraud' every time", False),  # a count
+    ],
+)
+def test_a_stated_belief_is_told_from_a_question_about_correctness_or_a_count(
+    bot: Assistant, question: str, belief: bool
+) -> None:
+    from qa.intent import parse
+
+    assert parse(question, bot.names).states_belief is belief
