@@ -57,6 +57,12 @@ def test_the_deployment_probes_health_and_reads_its_settings_from_the_config_map
     config = docs["ConfigMap"]["data"]
     assert config["ROADMAP_QA_SERVE_ONLY"] == "true" and config["ROADMAP_QA_HOST"] == "0.0.0.0"
     assert all(k.startswith("ROADMAP_QA_") for k in config)
+    from dataclasses import fields
+
+    from qa.settings import Settings
+
+    assert set(config) <= {f"ROADMAP_QA_{f.name.upper()}" for f in fields(Settings)}, "every key is a real setting"
+    assert Settings.from_env(env=config).chat is False  # the replicas serve the widget, API and MCP (README)
     assert container["envFrom"] == [{"configMapRef": {"name": docs["ConfigMap"]["metadata"]["name"]}}]
     labels = docs["Deployment"]["spec"]["selector"]["matchLabels"]
     assert docs["Service"]["spec"]["selector"] == labels
