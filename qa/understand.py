@@ -169,11 +169,10 @@ def _pair(
         # "X vs Y", "X or Y": the two concepts either side of the word, when they are two ("xgboost or lightgbm" are
         # both gradient boosting: no comparison); "the difference between X and Y": the first two it names.
         beside = _either_side(question, mentions, ("vs", "versus", "or", "and"))
-        if _VERSUS.search(question) or not _CONTRAST.search(question):
-            if beside is not None:
-                return beside
-        elif _CONTRAST.search(question):
+        if _CONTRAST.search(question) and not _VERSUS.search(question):
             return beside or (named[0], named[1])
+        if beside is not None:
+            return beside
     shared = re.search(r"\b([\w-]+) (?:and|vs\.?|versus|or) ([\w-]+) ([\w-]+)\b", question, re.IGNORECASE)
     if shared and len(named) == 1:
         try:
