@@ -17,7 +17,6 @@ from qa.pool import Pool
 from qa.starters import STARTERS
 
 EXAMPLES = STARTERS
-API_NAMES = CHAT_ENDPOINTS  # the Gradio endpoints callable by name
 # Colours are chosen for at least 4.5:1 contrast (axe checks them in tests/test_browser.py); touch targets are 44 px.
 CSS = """
 #chat { min-height: 420px; }
@@ -167,6 +166,9 @@ def build_chat(bot: Assistant, concurrency: int = 8, pool: Pool | None = None) -
         demo.load(h.load_known, [stored_known], [known_box], **common)
         demo.load(h.restore, [stored_chat, stored_known, chat], outputs, **common).then(**scroll)
 
-        for name, fn in h.api():
+        endpoints = h.api()
+        # The guard lets only these be called by name: the two lists must not drift apart.
+        assert [name for name, _ in endpoints] == list(CHAT_ENDPOINTS), "qa.guard.CHAT_ENDPOINTS is out of date"
+        for name, fn in endpoints:
             gr.api(fn, api_name=name, concurrency_limit=concurrency)
     return demo

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexStoreError
+from qa.settings import cores
 
 # An exported encoder must agree with sentence-transformers to this cosine on every probe, or it is not used.
 ONNX_MIN_COSINE = 0.9999
@@ -179,7 +180,7 @@ class _OnnxEncoder:
         from tokenizers import Tokenizer
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or min(4, cores())
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
