@@ -38,6 +38,8 @@ BLIND_A = ROOT / "tests" / "sets" / "blind_a.jsonl"
 BLIND_B = ROOT / "tests" / "sets" / "blind_b.jsonl"
 BLIND_C = ROOT / "tests" / "sets" / "blind_c.jsonl"
 BLIND_D = ROOT / "tests" / "sets" / "blind_d.jsonl"
+BLIND_E = ROOT / "tests" / "sets" / "blind_e.jsonl"
+BLIND_F = ROOT / "tests" / "sets" / "blind_f.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -61,6 +63,8 @@ BLIND = [
     ("blind B (never tuned on)", BLIND_B),
     ("blind C (never tuned on)", BLIND_C),
     ("blind D (tuned on)", BLIND_D),
+    ("blind E (tuned on)", BLIND_E),
+    ("blind F (final report set, never tuned on)", BLIND_F),
 ]
 SETS = [
     *BLIND,

@@ -54,7 +54,7 @@ def load_cases(path: str | Path) -> list[Case]:
             raise EvalFileError(f"{p}:{n}: each line needs a 'q' string")
         if raw.get("check") not in CHECKS:
             raise EvalFileError(f"{p}:{n}: 'check' must be one of {', '.join(CHECKS)}")
-        expect = raw.get("expect", "")
+        expect = raw.get("expect") or ""  # an `oos` line may leave it out or write null
         if raw["check"] == "compared":
             if not (isinstance(expect, list) and len(expect) >= 2 and all(isinstance(x, str) for x in expect)):
                 raise EvalFileError(f"{p}:{n}: a 'compared' check needs 'expect': a list of two or more patterns")
