@@ -51,11 +51,6 @@ def names_text(t: Topic) -> str:
 VIEWS = {"passage": passage_text, "names": names_text}  # one row per entry each
 ASKS = "asks"  # then one row per learner phrasing, entry by entry
 VOTE_K = 10  # nearest phrasings that vote for their entries
-# Every ask needs the cosine of every stored row (the ranker scores every entry). FAISS's flat search returns them
-# sorted, and sorting dominates past ~10,000 rows (bench/scale.py: 0.9 ms at 3,456 rows, 22 ms at 24,192, 174 ms at
-# 220,000); above this size a matrix-vector product over FAISS's own storage gives the same numbers unsorted (6 ms
-# and 42 ms there).
-PRODUCT_ABOVE_ROWS = 10_000
 VOTE_TEMPERATURE = 0.05  # cosine differences this size weigh e times less
 
 
@@ -88,7 +83,6 @@ class DenseIndex:
         # A read-only view of the stored rows (no copy), for the product path of `row_scores`.
         n, d = self._index.ntotal, self._index.d
         self._rows = faiss.rev_swig_ptr(self._index.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), np.float32)
-        self.product_above_rows = PRODUCT_ABOVE_ROWS
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -115,14 +109,13 @@ class DenseIndex:
         ]
 
     def row_scores(self, queries: np.ndarray) -> np.ndarray:
-        """Cosine similarity of each query (rows) to every stored vector, in storage order: (queries, vectors)."""
+        """Cosine similarity of each query (rows) to every stored vector, in storage order: (queries, vectors).
+
+        Every ask needs all of them (the ranker scores every entry), so this is the product over FAISS's own storage
+        that a flat search computes, without the search's sort of every row: 0.05 against 0.4 ms at 3,456 rows, 6
+        against 22 ms at 24,192 (bench/scale.py). `search` keeps FAISS's ranked search for the nearest few."""
         queries = np.ascontiguousarray(queries.reshape(-1, self.dim), dtype=np.float32)
-        if self._index.ntotal > self.product_above_rows:
-            return queries @ self._rows.T
-        found, rows = self._index.search(queries, self._index.ntotal)
-        scores = np.empty_like(found)
-        np.put_along_axis(scores, rows, found, axis=1)
-        return scores
+        return queries @ self._rows.T
 
     def view_scores(self, query: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query to every entry in each per-entry view: shape (views, entries), `ids` order."""

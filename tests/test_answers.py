@@ -9,7 +9,6 @@ import pytest
 
 from qa import Assistant, BadQuestionError
 from qa.evaluate import evaluate, load_cases
-from qa.index import PRODUCT_ABOVE_ROWS
 
 SHARED_DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 SETS = Path(__file__).resolve().parent / "sets"
@@ -249,20 +248,16 @@ def test_a_graph_question_without_a_topic_asks_for_one(
     assert bot.ask(question, history=["What is Docker?"]).topic["id"] == "docker"  # type: ignore[index]
 
 
-def test_past_the_size_where_sorting_dominates_row_scores_come_from_a_product_and_agree(bot: Assistant) -> None:
-    """The real index (3,000+ rows, under PRODUCT_ABOVE_ROWS, so FAISS's sorted flat search serves it) scored both
-    ways: that, and the product over its storage that serves larger kbs; an ask answers the same either way."""
-    dense = bot.retriever._dense  # noqa: SLF001 - both paths of the same index
+def test_row_scores_are_the_faiss_flat_search_scores_in_storage_order(bot: Assistant) -> None:
+    """The ranker's cosines come from a product over FAISS's storage; they are exactly what FAISS's own flat search
+    returns for every row, so skipping its sort changes no score."""
+    dense = bot.retriever._dense  # noqa: SLF001 - both ways of scoring the same index
     q = bot.retriever.encode(["my model is great on training data and awful on new data"])
-    assert len(dense.vectors()) <= dense.product_above_rows
-    flat = dense.row_scores(q)
-    before = bot.ask("my model is great on training data and awful on new data").to_dict()
-    dense.product_above_rows = 0
-    try:
-        assert np.allclose(dense.row_scores(q), flat, atol=1e-5)
-        assert bot.ask("my model is great on training data and awful on new data").to_dict() == before
-    finally:
-        dense.product_above_rows = PRODUCT_ABOVE_ROWS
+    found, rows = dense._index.search(q, dense._index.ntotal)  # noqa: SLF001
+    product = dense.row_scores(q)
+    assert product.shape == (1, dense._index.ntotal)  # noqa: SLF001
+    assert np.allclose(product[0, rows[0]], found[0], atol=1e-5)
+    assert int(np.argmax(product[0])) == int(rows[0, 0])
 
 
 @pytest.mark.parametrize(
