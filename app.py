@@ -38,7 +38,7 @@ SERVER_OPTIONS: dict[str, object] = {"timeout_graceful_shutdown": 2, "h11_max_in
 
 def create_app(bot: Assistant, settings: Settings) -> FastAPI:
     # Answers come from a bounded pool with a deadline, never the event loop.
-    pool = Pool(bot, slots=settings.concurrency, deadline=settings.deadline)
+    pool = Pool(bot, slots=settings.concurrency, deadline=settings.deadline, threads=settings.threads_per_worker)
     mcp = create_mcp(bot, pool, host=settings.host) if settings.mcp else None
 
     @asynccontextmanager
@@ -108,8 +108,9 @@ def serve(
 ) -> None:
     """Load everything (building the index if needed, unless `serve_only`), then serve until interrupted.
 
-    With `workers` > 1, that many processes share the listening socket, each a whole app with its own copy of the index
-    (answering holds the GIL, so one process never passes one core); this process builds, then supervises them."""
+    With `workers` > 1, that many processes listen on the port, each a whole app with its own copy of the index
+    (answering holds the GIL, so one process never passes one core); this process builds, then supervises them
+    (`qa.workers`)."""
     import uvicorn
 
     settings = Settings.from_env(host=host, port=port, mcp=mcp, serve_only=serve_only)
@@ -126,7 +127,6 @@ def serve(
             ROADMAP_QA_SERVE_ONLY="true",
             ROADMAP_QA_ENCODER_THREADS=str(settings.threads_per_worker),
         )
-        app: object = "app:worker_app"
         print(f"roadmap-qa: {workers} worker processes, {settings.threads_per_worker} encoder thread(s) each")
     else:
         bot = Assistant.load(settings=settings)
@@ -139,15 +139,16 @@ def serve(
         f"roadmap-qa: http://{settings.host}:{settings.port}/  " + ("chat /  " if settings.chat else "")
         + "API /api/docs  widget /widget.js" + ("  MCP /mcp/" if settings.mcp else "")
     )
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
-        factory=workers > 1,
-        workers=workers if workers > 1 else None,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        **SERVER_OPTIONS,
-    )
+    if workers > 1:
+        from qa.workers import ReusePortWorkers
+
+        config = uvicorn.Config(
+            "app:worker_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+            log_level="warning", **SERVER_OPTIONS,  # type: ignore[arg-type]
+        )
+        ReusePortWorkers(config).run()
+    else:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", **SERVER_OPTIONS)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -79,12 +79,15 @@ def run_op(bot: Assistant, op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
 class Pool:
     """Runs our public API calls with at most `slots` at once and a `deadline` in seconds for each, queueing included."""
 
-    def __init__(self, bot: Assistant, slots: int = 8, deadline: float = 10.0) -> None:
+    def __init__(self, bot: Assistant, slots: int = 8, deadline: float = 10.0, threads: int = 2) -> None:
         self.bot = bot
         self.deadline = deadline
         self.slots = max(1, slots)
         self._sem: asyncio.Semaphore | None = None
-        self._threads = cf.ThreadPoolExecutor(max_workers=min(self.slots, 4), thread_name_prefix="answer")
+        # One answering thread per core this process owns: answers hold the GIL but for the embedding, so more
+        # threads only interleave them, and the ones that lose the GIL make the tail (two workers on two cores, 32
+        # clients: p99 444 ms with four threads each, 284 ms with one; bench/load.py).
+        self._threads = cf.ThreadPoolExecutor(max_workers=max(1, min(self.slots, threads)), thread_name_prefix="answer")
         self.busy = 0
         self.refused = 0
 

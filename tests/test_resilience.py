@@ -68,7 +68,10 @@ def test_a_short_load_has_no_errors(server: str) -> None:
 
 
 def test_two_workers_both_answer_and_sigterm_stops_them(index_dir: Path, bot) -> None:  # type: ignore[no-untyped-def]
-    """`workers=2`: two server processes share the socket, both answer, and SIGTERM ends them all within seconds."""
+    """`workers=2`: two server processes listen on the port, both answer, connections opened all at once are spread
+    over both (with one shared socket, the first process to wake accepted all of them), and SIGTERM ends them all."""
+    import socket
+
     import psutil
 
     port = free_port()
@@ -91,6 +94,24 @@ def test_two_workers_both_answer_and_sigterm_stops_them(index_dir: Path, bot) ->
         assert len(answered_by) == 2, f"only {answered_by} answered"
         workers = psutil.Process(proc.pid).children(recursive=True)
         assert answered_by <= {p.pid for p in workers}, "the answers came from the server's own worker processes"
+
+        # 16 connections opened before any request, as a load balancer or a burst of browsers does; then each asks
+        # which process holds it. All 16 on one process has odds of 1 in 32,768 when the kernel spreads them.
+        conns = [socket.socket() for _ in range(16)]
+        for c in conns:  # all connecting at once, as wrk's do: none waits for the one before to be accepted
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+        holders = []
+        for c in conns:
+            c.settimeout(10)
+            c.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            body = b""
+            while chunk := c.recv(65536):
+                body += chunk
+            c.close()
+            holders.append(json.loads(body.split(b"\r\n\r\n", 1)[1])["process"])
+        assert set(holders) == answered_by, f"a burst of connections all went to one process: {holders}"
+
         stopped = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
@@ -100,3 +121,22 @@ def test_two_workers_both_answer_and_sigterm_stops_them(index_dir: Path, bot) ->
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_workers_refuse_a_port_already_in_use(index_dir: Path, bot) -> None:  # type: ignore[no-untyped-def]
+    """Each worker's socket may share the port with its siblings (SO_REUSEPORT); that must never let it join another
+    server listening there: the start stops with one line naming the address."""
+    import socket
+
+    port = free_port()
+    other = socket.socket()
+    other.bind(("127.0.0.1", port))
+    other.listen()
+    try:
+        env = dict(os.environ, ROADMAP_QA_PORT=str(port), ROADMAP_QA_INDEX_DIR=str(index_dir), ROADMAP_QA_WORKERS="2")
+        done = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        other.close()
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
