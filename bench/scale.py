@@ -127,6 +127,7 @@ from qa.training import examples_for
 # The real kb's models, marked current for this kb (the manifest fields sit at the top level)
 ranker["training_hash"] = training_hash(kb.content_hash, dense.manifest["model"], examples_for(kb))
 (index_dir / "ranker.json").write_text(json.dumps(ranker))
+import shutil; shutil.copy(real_index / "off_topic.npy", index_dir / "off_topic.npy")
 size = sum(f.stat().st_size for f in index_dir.iterdir()) / 2**20
 print(json.dumps({"entries": len(kb.entries), "rows": len(dense.manifest["text_hashes"]), "kb_load_s": t1 - t0,
                   "embed_s": t2 - t1, "bm25_s": t3 - t2, "index_mb": size}))

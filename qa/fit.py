@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from qa.features import FEATURES, MODE_FEATURES
-from qa.ranker import FORMAT, Linear, ModeModels, columns, scope_inputs, scope_row, scope_vector
+from qa.ranker import FORMAT, SCOPE_FEATURES, Linear, ModeModels, columns, scope_inputs, scope_row, scope_vector
 
 FOLDS = 5
 HARD_NEGATIVES = 30  # other entries per training question (the closest ones); the rest are easy
@@ -79,6 +79,7 @@ def training_hash(kb_hash: str, model_id: str, examples: Sequence[Example]) -> s
         kb_hash,
         model_id,
         FEATURES,
+        SCOPE_FEATURES,
         C_RANKER,
         ASK_WEIGHT,
         C_SCOPE,
@@ -164,12 +165,26 @@ def _ranker_rows(table: Table, idx: Sequence[int], cols: list[int]) -> tuple[np.
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
 
 
-def _scope_x(table: Table, ranker: Linear, k: int, mode: str) -> np.ndarray:
+def _scope_x(table: Table, ranker: Linear, k: int, mode: str, near_off: float) -> np.ndarray:
     cols = columns(FEATURES, ranker.features)
     logits = ranker.logit(table.x[k][:, cols])
     known, words = table.extra[k]
-    row = scope_row(logits, table.x[k], known, words)
+    row = scope_row(logits, table.x[k], known, words, near_off)
     return scope_vector(row, table.vectors[k], mode)
+
+
+def near_off_topic(table: Table, in_scope: np.ndarray) -> np.ndarray:
+    """Each example's cosine to the closest off-topic training question other than itself and those of its own
+    group (file), the way a new kind of question meets the memory: a file's near-duplicates would make the feature
+    look surer in training than it is on a question nobody wrote down."""
+    off = np.flatnonzero(~in_scope)
+    if not len(off):
+        return np.full(len(in_scope), -1.0)
+    sims = table.vectors @ table.vectors[off].T
+    groups = np.array([table.examples[i].group for i in off])
+    for k in off:
+        sims[k, groups == table.examples[k].group] = -1.0
+    return sims.max(axis=1)
 
 
 def train(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> tuple[dict[str, ModeModels], dict]:
@@ -179,15 +194,17 @@ def train(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> t
     fold = fold_of(table.examples)
     in_scope = np.array([bool(e.targets) for e in table.examples])
     w = _scope_weights(table, in_scope)
+    near_off = near_off_topic(table, in_scope)
+    memory = np.ascontiguousarray(table.vectors[~in_scope], dtype=np.float32)
     report: dict[str, Any] = {}
     out: dict[str, ModeModels] = {}
     for mode in modes:
         feats = MODE_FEATURES[mode]
         ranker = fit_linear(*_ranker_rows(table, range(len(table.examples)), columns(FEATURES, feats)), feats, C_RANKER)
-        x = np.array([_scope_x(table, ranker, k, mode) for k in range(len(table.examples))])
+        x = np.array([_scope_x(table, ranker, k, mode, near_off[k]) for k in range(len(table.examples))])
         scope_cv = _cv_scope(x, in_scope, w, fold, mode)
         scope = fit_linear(x, in_scope.astype(np.int64), w, scope_inputs(mode), C_SCOPE)
-        out[mode] = ModeModels(ranker, replace(scope, threshold=scope_cv["threshold"]))
+        out[mode] = ModeModels(ranker, replace(scope, threshold=scope_cv["threshold"]), memory)
         report[mode] = {"scope": scope_cv}
     report["seconds"] = round(time.perf_counter() - started, 2)
     return out, report

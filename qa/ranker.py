@@ -4,8 +4,9 @@ are fitted by `qa.fit`, in place of hand-set fusion weights and a fixed threshol
 - The ranker is a logistic regression (scikit-learn) over `qa.features.FEATURES`: for each (question, entry) the
   probability that the entry answers the question. Entries are ordered by it.
 - The scope model is a second logistic regression over the question's best scores (how close the nearest phrasing,
-  passage and name are, how sure the ranker is) and its embedding: the probability that the kb answers the question
-  at all. Its threshold refuses a set share of off-topic questions out of fold.
+  passage and name are, how sure the ranker is, how much closer the nearest off-topic training question is than the
+  nearest phrasing) and its embedding: the probability that the kb answers the question at all. Its threshold
+  refuses a set share of off-topic questions out of fold.
 
 Both are trained at build time on the kb's learner phrasings (`asks`, each labelled with its entry) plus the labelled
 questions and off-topic questions in the kb's `training/` folder. A phrasing asked as a training question never meets
@@ -16,6 +17,7 @@ as JSON (`index/ranker.json`) with the hash of what they were trained on, and re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -31,7 +33,8 @@ from qa.errors import IndexStoreError
 from qa.features import FEATURES
 
 RANKER_FILE = "ranker.json"
-FORMAT = 1
+OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
+FORMAT = 2  # 2: the scope model also reads how close the nearest off-topic training question is
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",
@@ -44,6 +47,7 @@ SCOPE_FEATURES: tuple[str, ...] = (
     "named",
     "log_words",
     "known_words",
+    "off_topic_margin",
 )
 _MODE_SCOPE = {
     "hybrid": SCOPE_FEATURES,
@@ -98,8 +102,11 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-def scope_row(logits: np.ndarray, feats: np.ndarray, known_words: float, words: int) -> dict[str, float]:
-    """The question-level numbers the scope model reads, from the ranker's logits and the feature rows."""
+def scope_row(
+    logits: np.ndarray, feats: np.ndarray, known_words: float, words: int, near_off_topic: float
+) -> dict[str, float]:
+    """The question-level numbers the scope model reads, from the ranker's logits and the feature rows, and the
+    cosine of the nearest off-topic training question (`near_off_topic`)."""
     order = np.argsort(-logits)
     top, second = logits[order[0]], logits[order[1]] if len(order) > 1 else logits[order[0]] - 10
     col = {f: feats[:, i] for i, f in enumerate(FEATURES)}
@@ -114,6 +121,9 @@ def scope_row(logits: np.ndarray, feats: np.ndarray, known_words: float, words: 
         "named": float(col["named_self"].max() > 0),
         "log_words": math.log1p(words),
         "known_words": known_words,
+        # How much closer the nearest off-topic training question is than the nearest learner phrasing: on the
+        # tuning blind sets no in-scope question is above -0.07, most off-topic ones are above 0.
+        "off_topic_margin": near_off_topic - float(col["cos_asks"].max()),
     }
 
 
@@ -121,6 +131,15 @@ def scope_row(logits: np.ndarray, feats: np.ndarray, known_words: float, words: 
 class ModeModels:
     ranker: Linear
     scope: Linear
+    # Embeddings of the off-topic training questions (one row each, shared by every mode): a question much closer to
+    # one of them than to any learner phrasing is a near miss of a kind seen before ("solve this for me: 2x + 3y =
+    # 7", "how does an H-1B transfer work?"), which a linear reading of the embedding alone does not separate from the
+    # roadmap topics they name.
+    off_topic: np.ndarray
+
+    def near_off_topic(self, vector: np.ndarray) -> float:
+        """Cosine of `vector` (unit length) to the closest off-topic training question; -1 when there are none."""
+        return float((self.off_topic @ vector).max()) if len(self.off_topic) else -1.0
 
 
 @dataclass(frozen=True)
@@ -130,21 +149,22 @@ class Models:
     modes: dict[str, ModeModels]
     manifest: dict[str, Any]
 
+    @property
+    def off_topic(self) -> np.ndarray:
+        return next(iter(self.modes.values())).off_topic if self.modes else np.zeros((0, EMBED_DIM), np.float32)
+
     def save(self, folder: Path) -> None:
+        """The vectors first, then the JSON that names their checksum: a save cut short between the two leaves a
+        pair that does not match, which `load` takes as stale."""
         folder.mkdir(parents=True, exist_ok=True)
+        off = np.ascontiguousarray(self.off_topic, dtype=np.float32)
         doc = {
             **self.manifest,
+            "off_topic_vectors": {"rows": int(off.shape[0]), "sha256": hashlib.sha256(off.tobytes()).hexdigest()},
             "modes": {m: {"ranker": mm.ranker.to_json(), "scope": mm.scope.to_json()} for m, mm in self.modes.items()},
         }
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".json.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(doc, f, indent=1)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, folder / RANKER_FILE)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        _write_atomic(folder, OFF_TOPIC_FILE, lambda f: np.save(f, off, allow_pickle=False))
+        _write_atomic(folder, RANKER_FILE, lambda f: f.write(json.dumps(doc, indent=1).encode()))
 
     @classmethod
     def load(cls, folder: Path) -> Models:
@@ -153,18 +173,36 @@ class Models:
             doc = json.loads(path.read_text(encoding="utf-8"))
             if doc.get("format") != FORMAT or list(doc.get("features", [])) != list(FEATURES):
                 raise IndexStoreError(f"{RANKER_FILE}: another format or feature list")
+            off = np.load(folder / OFF_TOPIC_FILE, allow_pickle=False)
+            want = doc["off_topic_vectors"]
+            if off.dtype != np.float32 or off.ndim != 2 or off.shape[0] != want["rows"] or (
+                hashlib.sha256(np.ascontiguousarray(off).tobytes()).hexdigest() != want["sha256"]
+            ):
+                raise IndexStoreError(f"{OFF_TOPIC_FILE}: does not match {RANKER_FILE}")
             modes = {
-                m: ModeModels(Linear.from_json(d["ranker"]), Linear.from_json(d["scope"]))
+                m: ModeModels(Linear.from_json(d["ranker"]), Linear.from_json(d["scope"]), off)
                 for m, d in doc["modes"].items()
             }
         except IndexStoreError:
             raise
-        except FileNotFoundError:
-            raise IndexStoreError(f"{RANKER_FILE}: not built yet") from None
+        except FileNotFoundError as e:
+            raise IndexStoreError(f"{Path(e.filename or RANKER_FILE).name}: not built yet") from None
         except Exception as e:  # noqa: BLE001 - any parse failure means the same thing: retrain
             raise IndexStoreError(f"{RANKER_FILE}: unreadable ({type(e).__name__})") from None
         manifest = {k: v for k, v in doc.items() if k != "modes"}
         return cls(modes, manifest)
+
+
+def _write_atomic(folder: Path, name: str, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / name)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def scope_inputs(mode: str) -> tuple[str, ...]:

@@ -39,7 +39,8 @@ def respond(bot: Assistant, turn: Turn, ranking: Ranking | None) -> Answer:
     kb = bot.kb
     if turn.intent == "comparison":
         return _comparison(bot, turn, ranking)
-    backed = ranking.confident or not turn.default_goal
+    named_here = turn.target in {m.id for m in turn.mentions}
+    backed = ranking.confident or not (turn.default_goal or (ranking.like_off_topic and named_here))
     if turn.intent in GRAPH_INTENTS and turn.target is not None and backed and not _belief(turn, ranking):
         return _graph(bot, turn, ranking)
     if turn.style in ("short", "example", "about") and turn.target is not None:

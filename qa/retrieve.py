@@ -42,6 +42,9 @@ class Ranking:
     passages: list[Passage]
     in_scope: float  # the scope model's probability
     confident: bool  # in_scope at or above the threshold chosen by cross-validation
+    # The nearest training question is an off-topic one (closer than any learner phrasing): then not even a topic the
+    # question names backs an answer ("my ball python hasn't eaten... before shedding?" is not about Python).
+    like_off_topic: bool = False
 
 
 class Retriever:
@@ -132,11 +135,11 @@ class Retriever:
             for i in order
             for t in (self._entries[i],)
         ]
-        row = scope_row(logits, feats, s.known_words, cues.words)
-        scope = self.models.scope
         vector = s.vector if s.vector is not None else self._embedder.encode([query])[0]
+        row = scope_row(logits, feats, s.known_words, cues.words, self.models.near_off_topic(vector))
+        scope = self.models.scope
         in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))
-        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold)
+        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold, row["off_topic_margin"] > 0)
 
 
 def rest_of(query: str, mentions: Sequence[Mention]) -> str | None:

@@ -14,7 +14,7 @@ from qa.features import Cues, matrix
 from qa.fit import Example, Table, read_examples, train, training_hash
 from qa.index import DenseIndex
 from qa.intent import parse
-from qa.ranker import RANKER_FILE, Models
+from qa.ranker import FORMAT, RANKER_FILE, Models
 from qa.retrieve import Retriever, rest_of
 
 MODES = ("hybrid", "dense", "bm25")
@@ -88,7 +88,7 @@ def open_models(
     table = feature_table(retriever, names, examples)
     modes, report = train(table, MODES)
     manifest = {
-        "format": 1,
+        "format": FORMAT,
         "training_hash": want,
         "features": list(modes["hybrid"].ranker.features),
         "examples": {

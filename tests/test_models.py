@@ -1,0 +1,94 @@
+"""The learned models in the index folder: the scope model's memory of off-topic questions, and how the models are
+found stale or damaged and trained again. Real kb, real model, real index (the session's)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import Assistant
+from qa.errors import IndexStoreError
+from qa.ranker import OFF_TOPIC_FILE, RANKER_FILE, Models
+from qa.training import open_models
+
+
+def _copy(index_dir: Path, tmp_path: Path) -> Path:
+    for name in (RANKER_FILE, OFF_TOPIC_FILE):
+        shutil.copy(index_dir / name, tmp_path / name)
+    return tmp_path
+
+
+def test_the_off_topic_memory_is_saved_beside_the_ranker_and_loads_back(bot: Assistant, index_dir: Path) -> None:
+    models = Models.load(index_dir)
+    off = np.load(index_dir / OFF_TOPIC_FILE)
+    assert off.shape == (models.manifest["examples"]["off_topic"], 384)
+    assert np.allclose(np.linalg.norm(off, axis=1), 1.0, atol=1e-3)  # unit vectors: a product is a cosine
+    assert np.array_equal(bot.retriever.models.off_topic, off)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["missing", "truncated", "other_rows", "edited"],
+)
+def test_a_damaged_or_mismatched_memory_means_train_again(
+    bot: Assistant, index_dir: Path, tmp_path: Path, damage: str
+) -> None:
+    folder = _copy(index_dir, tmp_path)
+    path = folder / OFF_TOPIC_FILE
+    off = np.load(path)
+    if damage == "missing":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    elif damage == "other_rows":
+        np.save(path, off[:-1])
+    else:  # same shape, other numbers: the checksum in ranker.json tells
+        off[0, 0] += 0.5
+        np.save(path, off)
+    with pytest.raises(IndexStoreError):
+        Models.load(folder)
+    models, what = open_models(folder, bot.retriever, bot.names, build=True)
+    assert what.startswith("trained")
+    assert Models.load(folder).manifest["training_hash"] == models.manifest["training_hash"]
+
+
+def test_a_stale_memory_is_an_error_naming_the_build_command_when_serving_only(
+    bot: Assistant, index_dir: Path, tmp_path: Path
+) -> None:
+    folder = _copy(index_dir, tmp_path)
+    (folder / OFF_TOPIC_FILE).unlink()
+    with pytest.raises(IndexStoreError, match="roadmap-qa build-index"):
+        open_models(folder, bot.retriever, bot.names, build=False)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what should I feed my ball python before it sheds its skin?",  # a roadmap word in another sense, graph words
+        "solve this for me and show the steps: 3x - y = 5 and x + 2y = 4",  # an exercise, not a topic
+        "homework: two dice are rolled, what is the probability the sum is 9? pls work it out",
+    ],
+)
+def test_near_misses_of_kinds_the_memory_holds_are_refused(bot: Assistant, question: str) -> None:
+    ans = bot.ask(question)
+    assert ans.confident is False, (ans.intent, [p.title for p in ans.passages])
+
+
+@pytest.mark.parametrize(
+    "question, history, topic",
+    [
+        ("what should I learn before Python?", [], "python"),  # the same word, meant as the roadmap's
+        ("and before that?", ["What is a CNN?", "what do I need first?"], None),  # a follow-up stays answered
+        ("how do I compute a probability from counts of outcomes?", [], "probability"),
+    ],
+)
+def test_in_scope_questions_near_those_kinds_are_still_answered(
+    bot: Assistant, question: str, history: list[str], topic: str | None
+) -> None:
+    ans = bot.ask(question, history=history)
+    assert ans.confident is True
+    if topic is not None:
+        assert ans.topic is not None and ans.topic["id"] == topic  # type: ignore[index]
