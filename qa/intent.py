@@ -27,7 +27,9 @@ _PREREQ = re.compile(
     re.IGNORECASE,
 )
 _NEXT = re.compile(
-    r"\b(after|next|then what|what follows|follow[- ]?up|comes? after|leads? (on )?to|unlocks?|beyond|"
+    # "next" asks what follows, but not in "next time" or "my next job"
+    r"\b(after|next(?! (time|week|month|year|day|quarter|sprint|morning|weekend|round|job|role)\b)|then what|"
+    r"what follows|follow[- ]?up|comes? after|leads? (on )?to|unlocks?|beyond|"
     r"once i (know|have|understand|learn|learned|learnt|finish)|move on|build(s)? on (it|that|this)|continue with|"
     r"(where|what) (do|should|can|could) i (go|head|turn|do|learn|study) (from here|now)|where (to )?now|what now)\b",
     re.IGNORECASE,

@@ -99,8 +99,11 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         # A story's "before" is not a request for prerequisites: only the sentence that asks is read for intent.
         ("my churn model scored 0.98 in testing and 0.55 live. I normalised all rows before the train/test split "
          "and used a cancelled_at column. what did I do wrong?", "data-leakage"),
+        # "next time" is not "what comes next"
+        ("my house price model scored 0.99 in testing and then failed in production: one column was only filled in "
+         "after the sale had closed. what is this mistake called and how do I avoid it next time?", "data-leakage"),
     ],
-    ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before"],
+    ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
