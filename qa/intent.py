@@ -53,6 +53,8 @@ _BELIEF = re.compile(
     r"do not need|won't need|no longer need|"
     r"isn'?t it|aren'?t they|true that|is it true|myth|surely|basically|all that matters|all you need|yeah\s*\?|"
     r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|"
+    # a reason given as a rule: "... because you have to master the maths first"
+    r"\b(because|since|cuz|cause) (you|u|one) (have|has|need|must|gotta|got) to\b|"
     # "..., right?" asks to confirm a belief; "is it actually right?" asks whether something is correct
     r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bbe )(?<!actually )(?<!\bget )(?<!\bgot )\bright\s*\?",
     re.IGNORECASE,

@@ -16,6 +16,8 @@ BLIND_A = SETS / "blind_a.jsonl"  # the tuning set
 BLIND_B = SETS / "blind_b.jsonl"  # a report set, never tuned on
 BLIND_C = SETS / "blind_c.jsonl"  # the final report set, never tuned on (written after the others, read once)
 BLIND_D = SETS / "blind_d.jsonl"  # the second tuning set
+BLIND_E = SETS / "blind_e.jsonl"  # the third tuning set (third session)
+BLIND_F = SETS / "blind_f.jsonl"  # the third session's final report set, never tuned on
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -30,13 +32,15 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
 @pytest.mark.parametrize(
     "path, hit1, everything, refused",
     [
-        (BLIND_A, 0.92, 0.92, 0.9),  # tuned on: 0.976 / 0.979 / 12 of 12 now
-        (BLIND_D, 0.88, 0.87, 0.75),  # tuned on: 0.932 / 0.929 / 17 of 19
+        (BLIND_A, 0.92, 0.92, 0.9),  # tuned on: 0.964 / 0.969 / 12 of 12 now
+        (BLIND_D, 0.88, 0.87, 0.8),  # tuned on: 0.932 / 0.929 / 17 of 19
+        (BLIND_E, 0.87, 0.86, 0.8),  # tuned on: 0.909 / 0.902 / 19 of 22
         # Never tuned on: floors under what they measure.
-        (BLIND_B, 0.78, 0.76, 0.6),  # 0.835 / 0.816 / 8 of 12
-        (BLIND_C, 0.88, 0.86, 0.8),  # 0.935 / 0.918 / 19 of 22
+        (BLIND_B, 0.78, 0.78, 0.75),  # 0.835 / 0.837 / 10 of 12
+        (BLIND_C, 0.88, 0.88, 0.85),  # 0.935 / 0.926 / 20 of 22
+        (BLIND_F, 0.85, 0.82, 0.68),  # 0.887 / 0.860 / 16 of 22
     ],
-    ids=["blind-a-tuning", "blind-d-tuning", "blind-b-report", "blind-c-report"],
+    ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-b-report", "blind-c-report", "blind-f-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float
@@ -269,6 +273,8 @@ def test_row_scores_are_the_faiss_flat_search_scores_in_storage_order(bot: Assis
         ("so AutoML will do it all, right?", True),
         ("deep learning only works with huge datasets", True),
         ("you only need python, right?", True),
+        ("I'm reading statistics books all year before any coding, since you have to know the theory first", True),
+        ("what do you have to know first?", False),  # asks for prerequisites; states no rule
         ("when my model flags a payment, how often is it actually right?", False),  # asks whether it is correct
         ("only 1 in 500 of my transactions is fraud and the model predicts 'not fraud' every time", False),  # a count
     ],
