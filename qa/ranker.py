@@ -136,6 +136,9 @@ class ModeModels:
     # 7", "how does an H-1B transfer work?"), which a linear reading of the embedding alone does not separate from the
     # roadmap topics they name.
     off_topic: np.ndarray
+    # A question closer to an off-topic training question than to any learner phrasing by more than this is refused
+    # even when it names a topic: the margin that only 1 in 1,000 in-scope training questions passes (VETO_KEEP).
+    veto_margin: float = math.inf
 
     def near_off_topic(self, vector: np.ndarray) -> float:
         """Cosine of `vector` (unit length) to the closest off-topic training question; -1 when there are none."""
@@ -153,6 +156,10 @@ class Models:
     def off_topic(self) -> np.ndarray:
         return next(iter(self.modes.values())).off_topic if self.modes else np.zeros((0, EMBED_DIM), np.float32)
 
+    @property
+    def veto_margin(self) -> float:
+        return next(iter(self.modes.values())).veto_margin if self.modes else math.inf
+
     def save(self, folder: Path) -> None:
         """The vectors first, then the JSON that names their checksum: a save cut short between the two leaves a
         pair that does not match, which `load` takes as stale."""
@@ -160,7 +167,11 @@ class Models:
         off = np.ascontiguousarray(self.off_topic, dtype=np.float32)
         doc = {
             **self.manifest,
-            "off_topic_vectors": {"rows": int(off.shape[0]), "sha256": hashlib.sha256(off.tobytes()).hexdigest()},
+            "off_topic_vectors": {
+                "rows": int(off.shape[0]),
+                "sha256": hashlib.sha256(off.tobytes()).hexdigest(),
+                "veto_margin": self.veto_margin,
+            },
             "modes": {m: {"ranker": mm.ranker.to_json(), "scope": mm.scope.to_json()} for m, mm in self.modes.items()},
         }
         _write_atomic(folder, OFF_TOPIC_FILE, lambda f: np.save(f, off, allow_pickle=False))
@@ -180,7 +191,7 @@ class Models:
             ):
                 raise IndexStoreError(f"{OFF_TOPIC_FILE}: does not match {RANKER_FILE}")
             modes = {
-                m: ModeModels(Linear.from_json(d["ranker"]), Linear.from_json(d["scope"]), off)
+                m: ModeModels(Linear.from_json(d["ranker"]), Linear.from_json(d["scope"]), off, float(want["veto_margin"]))
                 for m, d in doc["modes"].items()
             }
         except IndexStoreError:

@@ -39,14 +39,19 @@ def respond(bot: Assistant, turn: Turn, ranking: Ranking | None) -> Answer:
     kb = bot.kb
     if turn.intent == "comparison":
         return _comparison(bot, turn, ranking)
-    named_here = turn.target in {m.id for m in turn.mentions}
-    backed = ranking.confident or not (turn.default_goal or (ranking.like_off_topic and named_here))
+    # Near an off-topic kind and not leaning on the conversation (no target, or one it names or its background
+    # gives, not the conversation's topic): refused.
+    from_conversation = turn.target is not None and turn.background is None and not turn.default_goal and (
+        turn.target not in {m.id for m in turn.mentions}
+    )
+    vetoed = ranking.like_off_topic and not from_conversation
+    backed = (ranking.confident or not turn.default_goal) and not vetoed
     if turn.intent in GRAPH_INTENTS and turn.target is not None and backed and not _belief(turn, ranking):
         return _graph(bot, turn, ranking)
     if turn.style in ("short", "example", "about") and turn.target is not None:
         lead = kb[turn.target]
         return _about(bot, turn, "definition", lead, lead, ranking.passages, style=turn.style)
-    if not ranking.confident:
+    if not ranking.confident or vetoed:
         return _unanswered(turn, "out_of_scope", out_of_scope(bot.starting_points()), ranking.passages)
     passages = ranking.passages
     lead = kb[passages[0].id]

@@ -42,8 +42,9 @@ class Ranking:
     passages: list[Passage]
     in_scope: float  # the scope model's probability
     confident: bool  # in_scope at or above the threshold chosen by cross-validation
-    # The nearest training question is an off-topic one (closer than any learner phrasing): then not even a topic the
-    # question names backs an answer ("my ball python hasn't eaten... before shedding?" is not about Python).
+    # The nearest training question is an off-topic one, closer than any learner phrasing by more than the models'
+    # `veto_margin`: a question that stands on its own is then refused whatever topic it names ("my ball python
+    # hasn't eaten... before shedding?" is not about Python).
     like_off_topic: bool = False
 
 
@@ -141,7 +142,8 @@ class Retriever:
         row = scope_row(logits, feats, s.known_words, cues.words, self.models.near_off_topic(vector))
         scope = self.models.scope
         in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))
-        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold, row["off_topic_margin"] > 0)
+        like_off_topic = row["off_topic_margin"] > self.models.veto_margin
+        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold, like_off_topic)
 
 
 def rest_of(query: str, mentions: Sequence[Mention]) -> str | None:

@@ -92,3 +92,16 @@ def test_in_scope_questions_near_those_kinds_are_still_answered(
     assert ans.confident is True
     if topic is not None:
         assert ans.topic is not None and ans.topic["id"] == topic  # type: ignore[index]
+
+
+def test_the_veto_margin_is_set_by_the_training_questions(bot: Assistant, index_dir: Path) -> None:
+    """The nearest-neighbour veto refuses at most 1 in 1,000 in-scope training questions, and most off-topic ones
+    (each meeting the memory without its own file); the margin it uses is the one saved beside the ranker."""
+    from qa.fit import VETO_KEEP
+
+    models = Models.load(index_dir)
+    report = models.manifest["cv"]["hybrid"]["veto"]
+    assert report["in_scope_vetoed"] <= 1 - VETO_KEEP + 1e-3
+    assert report["off_topic_vetoed"] >= 0.5
+    assert bot.retriever.models.veto_margin == pytest.approx(report["margin"], abs=1e-4)
+    assert models.veto_margin == bot.retriever.models.veto_margin
