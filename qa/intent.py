@@ -20,7 +20,10 @@ _PATH = re.compile(
     re.IGNORECASE,
 )
 _PREREQ = re.compile(
-    r"\b(before|prerequisites?|prereqs?|pre-requisites?|(learn|know|study|understand|master|need|cover)\w*( \w+){0,3} first|"
+    # "before" asks for prerequisites, but not in "each tree fits the mistakes of the ones before it" (a description
+    # of what came earlier); "the one before that?" still asks
+    r"\b((?<!\bones )(?<!\brows )before|prerequisites?|prereqs?|pre-requisites?|"
+    r"(learn|know|study|understand|master|need|cover)\w*( \w+){0,3} first|"
     r"beforehand|required (for|to)|requirements? (for|of)|what (do|does) (those|they|these|them|it|that) need|"
     r"foundations? (for|of)|need(ed)? for|necessary (for|to)|ready (for|to)|depends? on|"
     r"what (do|should|must) i (need to )?(know|learn|study) (for|to (learn|study|understand|start|tackle)))\b",

@@ -106,8 +106,12 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         # "next time" is not "what comes next"
         ("my house price model scored 0.99 in testing and then failed in production: one column was only filled in "
          "after the sale had closed. what is this mistake called and how do I avoid it next time?", "data-leakage"),
+        # "the ones before it" describes, it does not ask for prerequisites
+        ("people keep recommending catboost to me. so every new tree fixes the errors of the ones before it? what is "
+         "the idea called?", "gradient-boosting"),
     ],
-    ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time"],
+    ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time",
+         "the-ones-before-it"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
