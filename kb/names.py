@@ -7,6 +7,7 @@ import re
 _SEP = re.compile(r"[-_/]+")
 _DROP = re.compile(r"[^\w\s+#]")  # keep + and # so "C++" and "C#" survive
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"(?:[^\W_]|[+#])+")  # what `normalize` keeps as one word
 
 
 def normalize(text: str) -> str:
@@ -18,6 +19,19 @@ def normalize(text: str) -> str:
     text = _SEP.sub(" ", text.lower())
     text = _DROP.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def word_spans(text: str) -> list[tuple[int, int]] | None:
+    """The character spans in `text` of the words of `normalize(text)`, or None where they do not line up (a letter
+    whose lower case is longer).
+
+    >>> word_spans("Cross-Validation, k-fold?")
+    [(0, 5), (6, 16), (18, 19), (20, 24)]
+    """
+    if len(text.lower()) != len(text):
+        return None
+    spans = [m.span() for m in _WORD.finditer(text.lower())]
+    return spans if len(spans) == len(normalize(text).split()) else None
 
 
 def compact(text: str) -> str:

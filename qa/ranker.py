@@ -34,7 +34,7 @@ from qa.features import FEATURES
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
-FORMAT = 2  # 2: the scope model also reads how close the nearest off-topic training question is
+FORMAT = 3  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from kb import KnowledgeBase, Mention
-from kb.names import normalize
+from kb.names import normalize, word_spans
 from qa.embed import Embedder
 from qa.features import FEATURES, Cues, Layout, Signals, matrix
 from qa.index import DenseIndex
@@ -82,6 +82,12 @@ class Retriever:
     def encode(self, texts: list[str]) -> np.ndarray | None:
         return self._embedder.encode(texts) if self._embedder is not None else None
 
+    def rest_vectors(self, texts: list[str], mentions: Sequence[Sequence[Mention]]) -> np.ndarray:
+        """For training: each question's rest vector as `embed_query` makes it (every text names something)."""
+        if self._embedder is None:
+            raise ValueError("no embedder")
+        return self._embedder.encode_parts(texts, [mention_spans(t, m) for t, m in zip(texts, mentions, strict=True)])[1]
+
     def signals(
         self,
         query: str,
@@ -102,12 +108,7 @@ class Retriever:
         remainder = rest_of(query, mentions)
         vector = rest_vector = None
         if row is None and self._embedder is not None:
-            # One call for the question and its remainder. On 2 cores a batch of two costs about twice one (7-8 ms a
-            # text either way): the remainder is half of a long question's time, and worth it (without it, one
-            # question fewer right on each tuning blind set).
-            texts = [query] if remainder is None else [query, remainder]
-            vecs = self._embedder.encode(texts)
-            vector, rest_vector = vecs[0], (vecs[1] if remainder is not None else None)
+            vector, rest_vector = embed_query(self._embedder, query, mentions)
         if self._dense is not None and self.mode != "bm25":
             if row is None:
                 row = self._dense.row_scores(vector)[0]
@@ -144,6 +145,25 @@ class Retriever:
         in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))
         like_off_topic = row["off_topic_margin"] > self.models.veto_margin
         return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold, like_off_topic)
+
+
+def embed_query(embedder: Embedder, query: str, mentions: Sequence[Mention]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The question's vector, and the vector of the rest of it without the names it mentions (None when it names
+    none): both from one transformer pass, the rest pooled over the tokens outside the names' characters (a second
+    pass over the rest as its own text cost as much again, 7-8 ms on 2 cores). Training reads questions the same way
+    (`qa.training`)."""
+    if rest_of(query, mentions) is None:
+        return embedder.encode([query])[0], None
+    vecs, rests = embedder.encode_parts([query], [mention_spans(query, mentions)])
+    return vecs[0], rests[0]
+
+
+def mention_spans(query: str, mentions: Sequence[Mention]) -> list[tuple[int, int]]:
+    """The character spans of `mentions` in `query` (empty where its words cannot be lined up with them)."""
+    words = word_spans(query)
+    if words is None:
+        return []
+    return [(words[m.start][0], words[m.end - 1][1]) for m in mentions if 0 <= m.start < m.end <= len(words)]
 
 
 def rest_of(query: str, mentions: Sequence[Mention]) -> str | None:

@@ -50,7 +50,8 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     with_rest = [k for k, r in enumerate(rests) if r is not None]
     rest_rows: list[np.ndarray | None] = [None] * len(examples)
     if with_rest:
-        for k, r in zip(with_rest, dense.row_scores(retriever.encode([rests[k] for k in with_rest])), strict=True):
+        vectors = retriever.rest_vectors([examples[k].text for k in with_rest], [parsed[k].mentions for k in with_rest])
+        for k, r in zip(with_rest, dense.row_scores(vectors), strict=True):
             rest_rows[k] = r
     xs, extra = [], []
     for e, row, p, rest_row in zip(examples, rows, parsed, rest_rows, strict=True):

@@ -160,6 +160,28 @@ def test_onnx_encoder_agrees_with_sentence_transformers(embedder: Embedder) -> N
     assert np.min((fast * reference).sum(1)) > 0.9999
 
 
+def test_one_pass_gives_the_question_and_its_rest_without_the_names(embedder: Embedder) -> None:
+    """`encode_parts`: the whole text's vector is `encode`'s; the rest leaves out the tokens of the given character
+    spans (so it is not the whole), leaves them all in without spans, and ONNX and sentence-transformers agree."""
+    from qa.retrieve import mention_spans
+
+    q = "my Keras model must answer 5,000 requests a second"
+    spans = [(3, 8)]  # "Keras"
+    whole, rest = embedder.encode_parts([q, q], [spans, []])
+    assert np.allclose(whole[0], embedder.encode([q])[0], atol=1e-5)
+    assert np.allclose(rest[1], whole[1], atol=1e-6)  # nothing dropped
+    assert float(rest[0] @ whole[0]) < 0.99  # the name's tokens are gone...
+    assert np.isclose(np.linalg.norm(rest[0]), 1.0, atol=1e-5)
+    st_whole, st_rest = embedder._encode_parts_st([q], [spans])
+    assert float(st_whole[0] @ whole[0]) > 0.9999 and float(st_rest[0] @ rest[0]) > 0.9999  # ...the same way in both
+    # The spans come from the names the lookup found, whatever the case and punctuation around them
+    from kb import Mention
+
+    assert mention_spans("Is k-fold CV, like, Cross-Validation?", [Mention("cv", "cross validation", 5, 7, 100.0)]) == [
+        (20, 36)
+    ]
+
+
 def test_a_first_start_serves_at_once_and_switches_to_onnx_when_exported(tmp_path: Path) -> None:
     """With export="later" nothing is exported up front; the export runs in another process, then takes over."""
     first = Embedder(cache_dir=tmp_path, export="later")
