@@ -92,7 +92,7 @@ def _graph(bot: Assistant, turn: Turn, ranking: Ranking) -> Answer:
     topic = bot.kb[turn.target]  # type: ignore[index]
     known = list(turn.known)
     skip = set(turn.skip) | set(known)
-    passages = _topic_first(topic, ranking.passages)
+    passages = _lead_first(bot, topic, ranking)
     intent = turn.intent or "prerequisites"
     before: list[Topic] = []
     after: list[Topic] = []
@@ -178,6 +178,15 @@ def _unanswered(turn: Turn, intent: str, text: str, passages: Sequence[Passage] 
 
 def _topics(bot: Assistant, ids: Sequence[str]) -> list[Topic]:
     return [bot.kb[i] for i in ids]
+
+
+def _lead_first(bot: Assistant, topic: Topic, ranking: Ranking) -> list[Passage]:
+    """The passages of a graph answer: the topic's own first, unless the ranker is sure the question is an FAQ entry
+    about that topic ("what's the path to an ML engineer job?" is "How do I become a machine learning engineer?")."""
+    top = ranking.passages[0] if ranking.passages else None
+    if top is not None and ranking.confident and top.kind == "faq" and topic.id in bot.kb[top.id].about:
+        return list(ranking.passages)
+    return _topic_first(topic, ranking.passages)
 
 
 def _topic_first(topic: Topic, passages: Sequence[Passage]) -> list[Passage]:

@@ -289,3 +289,12 @@ def test_a_stated_belief_is_told_from_a_question_about_correctness_or_a_count(
     from qa.intent import parse
 
     assert parse(question, bot.names).states_belief is belief
+
+
+def test_a_path_question_that_is_an_faq_leads_with_the_faq_and_still_shows_the_path(bot: Assistant) -> None:
+    """"What's the path to an ML engineer job?" asks the FAQ "How do I become a machine learning engineer?": the
+    answer leads with that entry, the role's concept beside it."""
+    ans = bot.ask("backend dev, 3 years of Go: what's the path to get into machine learning engineering?")
+    assert ans.confident and ans.intent == "learning_path"
+    assert ans.passages[0].id == "become-ml-engineer", [p.id for p in ans.passages]
+    assert "ml-engineer" in [p.id for p in ans.passages[:3]]
