@@ -5,8 +5,9 @@ Targets (issues 3, 4 and 8), on 2 cores:
   hybrid's MRR above dense's and BM25's; off-topic refused >= 0.9
 - `ask` in-process after load: p50 <= 10 ms; an unchanged kb rebuilds in under a second
 - `GET /api/ask` p50 on loopback <= in-process p50 + 10 ms
-Which sets were tuned on: blind_a.jsonl (features, weights, the refusal target); blind_b.jsonl never; the
-conversation set was used to shape the follow-up rules; ../shared/eval is the shared dev sample.
+Which sets were tuned on: blind_a, blind_d and blind_e (features, model choices, the refusal target and the veto);
+blind_b, blind_c and blind_f never (f is the third session's final report set); the conversation set shaped the
+follow-up rules; ../shared/eval is the shared dev sample.
 """
 
 from __future__ import annotations

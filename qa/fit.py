@@ -211,7 +211,8 @@ def train(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> t
         x = np.array([_scope_x(table, ranker, k, mode, near_off[k]) for k in range(len(table.examples))])
         scope_cv = _cv_scope(x, in_scope, w, fold, mode)
         scope = fit_linear(x, in_scope.astype(np.int64), w, scope_inputs(mode), C_SCOPE)
-        out[mode] = ModeModels(ranker, replace(scope, threshold=scope_cv["threshold"]), memory, round(veto, 4))
+        mode_veto = round(veto, 4) if "off_topic_margin" in scope_inputs(mode) else math.inf
+        out[mode] = ModeModels(ranker, replace(scope, threshold=scope_cv["threshold"]), memory, mode_veto)
         report[mode] = {"scope": scope_cv, "veto": _veto_report(margin, in_scope, veto)}
     report["seconds"] = round(time.perf_counter() - started, 2)
     return out, report

@@ -52,7 +52,8 @@ SCOPE_FEATURES: tuple[str, ...] = (
 _MODE_SCOPE = {
     "hybrid": SCOPE_FEATURES,
     "dense": tuple(f for f in SCOPE_FEATURES if f not in ("max_bm25", "known_words")),
-    "bm25": tuple(f for f in SCOPE_FEATURES if not f.startswith("max_cos")),
+    # No dense view: no cosines, and no margin over the nearest phrasing (the veto is off too)
+    "bm25": tuple(f for f in SCOPE_FEATURES if not f.startswith("max_cos") and f != "off_topic_margin"),
 }
 
 
@@ -156,9 +157,6 @@ class Models:
     def off_topic(self) -> np.ndarray:
         return next(iter(self.modes.values())).off_topic if self.modes else np.zeros((0, EMBED_DIM), np.float32)
 
-    @property
-    def veto_margin(self) -> float:
-        return next(iter(self.modes.values())).veto_margin if self.modes else math.inf
 
     def save(self, folder: Path) -> None:
         """The vectors first, then the JSON that names their checksum: a save cut short between the two leaves a
@@ -170,9 +168,15 @@ class Models:
             "off_topic_vectors": {
                 "rows": int(off.shape[0]),
                 "sha256": hashlib.sha256(off.tobytes()).hexdigest(),
-                "veto_margin": self.veto_margin,
             },
-            "modes": {m: {"ranker": mm.ranker.to_json(), "scope": mm.scope.to_json()} for m, mm in self.modes.items()},
+            "modes": {
+                m: {
+                    "ranker": mm.ranker.to_json(),
+                    "scope": mm.scope.to_json(),
+                    "veto_margin": mm.veto_margin if math.isfinite(mm.veto_margin) else None,
+                }
+                for m, mm in self.modes.items()
+            },
         }
         _write_atomic(folder, OFF_TOPIC_FILE, lambda f: np.save(f, off, allow_pickle=False))
         _write_atomic(folder, RANKER_FILE, lambda f: f.write(json.dumps(doc, indent=1).encode()))
@@ -191,7 +195,12 @@ class Models:
             ):
                 raise IndexStoreError(f"{OFF_TOPIC_FILE}: does not match {RANKER_FILE}")
             modes = {
-                m: ModeModels(Linear.from_json(d["ranker"]), Linear.from_json(d["scope"]), off, float(want["veto_margin"]))
+                m: ModeModels(
+                    Linear.from_json(d["ranker"]),
+                    Linear.from_json(d["scope"]),
+                    off,
+                    math.inf if d["veto_margin"] is None else float(d["veto_margin"]),
+                )
                 for m, d in doc["modes"].items()
             }
         except IndexStoreError:

@@ -104,4 +104,5 @@ def test_the_veto_margin_is_set_by_the_training_questions(bot: Assistant, index_
     assert report["in_scope_vetoed"] <= 1 - VETO_KEEP + 1e-3
     assert report["off_topic_vetoed"] >= 0.5
     assert bot.retriever.models.veto_margin == pytest.approx(report["margin"], abs=1e-4)
-    assert models.veto_margin == bot.retriever.models.veto_margin
+    assert models.modes["hybrid"].veto_margin == bot.retriever.models.veto_margin
+    assert models.modes["bm25"].veto_margin == float("inf")  # no dense view, no nearest phrasing to compare with
