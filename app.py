@@ -126,6 +126,10 @@ def serve(
             ROADMAP_QA_MCP=str(settings.mcp).lower(),
             ROADMAP_QA_SERVE_ONLY="true",
             ROADMAP_QA_ENCODER_THREADS=str(settings.threads_per_worker),
+            # numpy's OpenBLAS and FAISS's OpenMP would each start a thread per core in every worker, spinning on
+            # the cores the other workers own
+            OPENBLAS_NUM_THREADS=str(settings.threads_per_worker),
+            OMP_NUM_THREADS=str(settings.threads_per_worker),
         )
         print(f"roadmap-qa: {workers} worker processes, {settings.threads_per_worker} encoder thread(s) each")
     else:
