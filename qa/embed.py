@@ -168,7 +168,8 @@ class Embedder:
         pooling = _pipeline_meta(self.model_dir).get("pooling", "mean")
         out, rest = [], []
         for s in range(0, len(texts), batch_size):
-            batch = st.tokenize(texts[s : s + batch_size])
+            prepare = getattr(st, "preprocess", None) or st.tokenize  # `tokenize` is deprecated in newer releases
+            batch = prepare(texts[s : s + batch_size])
             offsets = st.tokenizer(
                 texts[s : s + batch_size], padding=True, truncation=True, max_length=st.max_seq_length,
                 return_offsets_mapping=True,
