@@ -108,7 +108,7 @@ class Retriever:
         remainder = rest_of(query, mentions)
         vector = rest_vector = None
         if row is None and self._embedder is not None:
-            vector, rest_vector = embed_query(self._embedder, query, mentions)
+            vector, rest_vector = embed_query(self._embedder, query, mentions if remainder is not None else ())
         if self._dense is not None and self.mode != "bm25":
             if row is None:
                 row = self._dense.row_scores(vector)[0]
@@ -148,11 +148,11 @@ class Retriever:
 
 
 def embed_query(embedder: Embedder, query: str, mentions: Sequence[Mention]) -> tuple[np.ndarray, np.ndarray | None]:
-    """The question's vector, and the vector of the rest of it without the names it mentions (None when it names
-    none): both from one transformer pass, the rest pooled over the tokens outside the names' characters (a second
-    pass over the rest as its own text cost as much again, 7-8 ms on 2 cores). Training reads questions the same way
-    (`qa.training`)."""
-    if rest_of(query, mentions) is None:
+    """The question's vector, and the vector of the rest of it without the names `mentions` (None when there are
+    none to leave out, see `rest_of`): both from one transformer pass, the rest pooled over the tokens outside the
+    names' characters (a second pass over the rest as its own text cost as much again, 7-8 ms on 2 cores). Training
+    reads questions the same way (`qa.training`)."""
+    if not mentions:
         return embedder.encode([query])[0], None
     vecs, rests = embedder.encode_parts([query], [mention_spans(query, mentions)])
     return vecs[0], rests[0]
