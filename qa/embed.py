@@ -15,8 +15,8 @@ import os
 import tempfile
 import threading
 import warnings
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
