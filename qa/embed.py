@@ -167,8 +167,8 @@ class Embedder:
         st = self._load_st()
         pooling = _pipeline_meta(self.model_dir).get("pooling", "mean")
         out, rest = [], []
+        prepare = getattr(st, "preprocess", None) or st.tokenize  # `tokenize` is deprecated in newer releases
         for s in range(0, len(texts), batch_size):
-            prepare = getattr(st, "preprocess", None) or st.tokenize  # `tokenize` is deprecated in newer releases
             batch = prepare(texts[s : s + batch_size])
             offsets = st.tokenizer(
                 texts[s : s + batch_size], padding=True, truncation=True, max_length=st.max_seq_length,
@@ -317,7 +317,7 @@ class _OnnxEncoder:
         meta["model"] = embedder.model_id
         if meta.get("pooling") not in {"mean", "cls"} or not meta.get("normalize", True):
             meta["usable"] = False
-            _write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
+            write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
             return None
         try:
             import torch
@@ -373,7 +373,7 @@ class _OnnxEncoder:
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, onnx_path)
                 _keep_tokenizer(embedder.model_dir, onnx_path)
-            _write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
+            write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
             return cls(onnx_path, embedder.model_dir, meta, embedder.threads) if meta["usable"] else None
         except Exception:  # noqa: BLE001 - an export that fails leaves sentence-transformers serving
             return None
@@ -393,7 +393,7 @@ def _keep_tokenizer(model_dir: Path, onnx_path: Path) -> None:
     source = model_dir / "tokenizer.json"
     if source.exists() and not target.exists():
         with contextlib.suppress(OSError):  # a read-only index still serves with the model package installed
-            _write_atomic(onnx_path.parent, target, source.read_bytes())
+            write_atomic(onnx_path.parent, target, source.read_bytes())
 
 
 def _has_packaged_model() -> bool:
@@ -478,7 +478,7 @@ def _pipeline_meta(model_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def _write_atomic(folder: Path, target: Path, data: bytes) -> None:
+def write_atomic(folder: Path, target: Path, data: bytes) -> None:
     """Write `data` to `target` through a temporary file in the same folder, so readers never see half a file."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")

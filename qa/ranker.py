@@ -18,10 +18,9 @@ as JSON (`index/ranker.json`) with the hash of what they were trained on, and re
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from qa.embed import write_atomic
 from qa.errors import IndexStoreError
 from qa.features import FEATURES
+from qa.index import inner_products
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
@@ -122,8 +123,8 @@ def scope_row(
         "named": float(col["named_self"].max() > 0),
         "log_words": math.log1p(words),
         "known_words": known_words,
-        # How much closer the nearest off-topic training question is than the nearest learner phrasing: on the
-        # tuning blind sets no in-scope question is above -0.07, most off-topic ones are above 0.
+        # How much closer the nearest off-topic training question is than the nearest learner phrasing: most
+        # off-topic questions are above 0, almost every in-scope one below (see `ModeModels.veto_margin`).
         "off_topic_margin": near_off_topic - float(col["cos_asks"].max()),
     }
 
@@ -142,20 +143,8 @@ class ModeModels:
     veto_margin: float = math.inf
 
     def near_off_topic(self, vector: np.ndarray) -> float:
-        """Cosine of `vector` (unit length) to the closest off-topic training question; -1 when there are none.
-
-        FAISS's single-threaded kernel, as for the index's cosines: numpy hands a product this size to OpenBLAS
-        threads, which spin on the cores the other workers use."""
-        import faiss
-
-        if not len(self.off_topic):
-            return -1.0
-        q = np.ascontiguousarray(vector, dtype=np.float32)
-        out = np.empty(len(self.off_topic), dtype=np.float32)
-        faiss.fvec_inner_products_ny(
-            faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(self.off_topic), q.shape[0], len(self.off_topic)
-        )
-        return float(out.max())
+        """Cosine of `vector` (unit length) to the closest off-topic training question; -1 when there are none."""
+        return float(inner_products(self.off_topic, vector).max()) if len(self.off_topic) else -1.0
 
 
 @dataclass(frozen=True)
@@ -190,8 +179,10 @@ class Models:
                 for m, mm in self.modes.items()
             },
         }
-        _write_atomic(folder, OFF_TOPIC_FILE, lambda f: np.save(f, off, allow_pickle=False))
-        _write_atomic(folder, RANKER_FILE, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+        vectors = io.BytesIO()
+        np.save(vectors, off, allow_pickle=False)
+        write_atomic(folder, folder / OFF_TOPIC_FILE, vectors.getvalue())
+        write_atomic(folder, folder / RANKER_FILE, json.dumps(doc, indent=1).encode())
 
     @classmethod
     def load(cls, folder: Path) -> Models:
@@ -223,18 +214,6 @@ class Models:
             raise IndexStoreError(f"{RANKER_FILE}: unreadable ({type(e).__name__})") from None
         manifest = {k: v for k, v in doc.items() if k != "modes"}
         return cls(modes, manifest)
-
-
-def _write_atomic(folder: Path, name: str, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, folder / name)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def scope_inputs(mode: str) -> tuple[str, ...]:
