@@ -41,6 +41,8 @@ BLIND_C = ROOT / "tests" / "sets" / "blind_c.jsonl"
 BLIND_D = ROOT / "tests" / "sets" / "blind_d.jsonl"
 BLIND_E = ROOT / "tests" / "sets" / "blind_e.jsonl"
 BLIND_F = ROOT / "tests" / "sets" / "blind_f.jsonl"
+BLIND_G = ROOT / "tests" / "sets" / "blind_g.jsonl"
+BLIND_H = ROOT / "tests" / "sets" / "blind_h.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -65,7 +67,9 @@ BLIND = [
     ("blind C (never tuned on)", BLIND_C),
     ("blind D (tuned on)", BLIND_D),
     ("blind E (tuned on)", BLIND_E),
-    ("blind F (final report set, never tuned on)", BLIND_F),
+    ("blind F (third session's final report set, never tuned on)", BLIND_F),
+    ("blind G (tuned on from the fourth session)", BLIND_G),
+    ("blind H (fourth session's final report set, never tuned on)", BLIND_H),
 ]
 SETS = [
     *BLIND,
