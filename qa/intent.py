@@ -109,19 +109,53 @@ def parse(question: str, names: NameIndex) -> Parsed:
         known_text = clause[: end.start()] if end else clause
         known = list(dict.fromkeys(m.id for m in names.mentions(known_text)))
     asked = asked_part(question)
+    prereq, after = _PREREQ.search(asked), _NEXT.search(asked)
+    if prereq is not None and not _walks_graph(asked, prereq, names):
+        prereq = _PREREQ.search(_BARE_BEFORE.sub(" ", asked))
+    if after is not None and not _walks_graph(asked, after, names):
+        after = _NEXT.search(_BARE_AFTER.sub(" ", asked))
     if _PATH.search(asked) or (
         known
         and re.search(r"\b(get to|reach|learn|become|move to|tackle)\b", asked, re.I)
-        and not _NEXT.search(asked)
+        and not after
     ):
         intent: str | None = "learning_path"
-    elif _PREREQ.search(asked):
+    elif prereq:
         intent = "prerequisites"
-    elif _NEXT.search(asked):
+    elif after:
         intent = "next_topics"
     else:
         intent = None
     return Parsed(intent, mentions, known, refers_back(question), bool(_BELIEF.search(question)))
+
+
+# A bare "before" / "after" asks to walk the graph when it governs a topic or points back ("before deep learning",
+# "after that", "what comes after?") or follows a verb of learning ("what should I study after I finish pandas?"); in
+# a story it orders events ("a column only filled in after the outcome was known", "a year of maths before I write any
+# code") and asks nothing of the graph.
+_BARE_BEFORE = re.compile(r"\bbefore\b", re.IGNORECASE)
+_BARE_AFTER = re.compile(r"\bafter\b", re.IGNORECASE)
+_LEARNING_VERB = re.compile(
+    r"\b(learn|learning|study|studying|know|master|tackle|take|cover|read|pick up|look at|focus on|understand|do|"
+    r"go|move|start|begin|need|comes?|came|next|should|must)\W+(\w+\W+){0,2}$",
+    re.IGNORECASE,
+)
+_STARTING = re.compile(  # "before I start with Kubernetes", "after we move on to deep learning"
+    r"^\W*(i|we|you)\s+(\w+\s+)?(start|begin|learn|study|tackle|move|get|jump|dive|go|pick|switch)\w*\b",
+    re.IGNORECASE,
+)
+_GOVERNED = re.compile(r"^\W*((it|that|this|those|these|them|then|one|ones)\b|\W*$)", re.IGNORECASE)
+
+
+def _walks_graph(text: str, match: re.Match[str], names: NameIndex) -> bool:
+    """Whether the "before"/"after" that `match` found asks to walk the graph (any other cue always does)."""
+    if match.group(0).lower() not in {"before", "after"}:
+        return True
+    head, tail = text[: match.start()], text[match.end() :]
+    if _GOVERNED.match(tail) or _LEARNING_VERB.search(head) or _STARTING.match(tail):
+        return True
+    following = " ".join(tail.split()[:4])  # the topic itself, or one word ("the", "learning") before it
+    return any(m.start <= 1 for m in names.mentions(following))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

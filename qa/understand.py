@@ -51,6 +51,23 @@ _START = re.compile(
     r"first steps?|how (do|should|can) i (get )?start(ed)?|starting from (zero|nothing)|know nothing)\b",
     re.IGNORECASE,
 )
+# "My csv has duplicates and three date formats, where do I start?" asks where to start on a task of their own, not
+# where to start learning: the ranking answers it, unless the question also speaks of learning or a career.
+_OWN_TASK = re.compile(
+    r"\b(my|our)\s+(\w+\s+){0,2}(data|dataset|datasets|csv|table|tables|model|models|pipeline|code|app|database|"
+    r"spreadsheet|files?|columns?|features|labels|results|server|api|service|predictions|project|images|logs)\b",
+    re.IGNORECASE,
+)
+_LEARNING = re.compile(
+    r"\b(learn|learning|study|studying|career|job|beginner|become|roadmap|course|degree|engineer|machine learning|ml|ai)\b",
+    re.IGNORECASE,
+)
+
+
+def _own_problem(question: str) -> bool:
+    return bool(_OWN_TASK.search(question)) and not _LEARNING.search(question)
+
+
 _BACKGROUND_CUE = re.compile(
     r"\b(i'?m an?|i am an?|i work as an?|i'?ve been an?|as an?|coming from|my background is( in)?|i'?m a former|"
     r"background in|i was an?|currently an?|working as an?|i have an?|i'?ve got an?|i hold an?|i studied|"
@@ -106,7 +123,7 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
     follow_up = _follow_up(base, parsed.refers_back and not mentions, state)
     if follow_up is not None:
         return follow_up
-    if background is not None or (_START.search(question) and named is None):
+    if background is not None or (_START.search(question) and named is None and not _own_problem(question)):
         # A goal they name, if it is a real destination ("ML engineering" names the role, whose path is empty).
         far = named is not None and len(kbase.learning_path(kb.graph, named)) > START_STEPS // 2
         default = background is None and named is None and state.topic is None
