@@ -33,13 +33,17 @@ HARD_NEGATIVES = 30  # other entries per training question (the closest ones); t
 # at weight 1.0.
 C_RANKER = 0.03  # inverse L2 strength of the ranker
 ASK_WEIGHT = 0.2  # a phrasing's weight as a training question, against 1.0 for a labelled learner question
-C_SCOPE = 1.0  # ...and of the scope model (which also reads the question's embedding: 384 more inputs)
+# ...and of the scope model (which also reads the question's embedding: 384 more inputs). Chosen out of fold (folds
+# grouped by entry, question set and off-topic file), kept + refused at the balanced threshold: C 0.003 1.940, 0.01
+# 1.947, 0.03 1.942, 0.1 1.938, 0.3 1.934, 1.0 1.930 (the 384 embedding inputs overfit at 1.0: "How can I become a
+# machine learning engineer?" scored 0.51 in scope, like "How can I become a nurse?", and was refused).
+C_SCOPE = 0.01
 SCOPE_ASK_WEIGHT = 0.2  # a phrasing's weight in the scope model (in-scope and off-topic weigh the same in total)
-# The threshold refuses at least this share of the off-topic training questions, out of fold. Those are near misses
-# on purpose (pay, other careers, pasted errors, roadmap words in other senses). With the 3,140 asks, on the tuning
-# blind sets: 0.85 refused A 12/12, D 15/19; 0.9 refused A 12/12, D 16/19 and kept every in-scope question of both
-# confident (0.93: no further refusal).
-REFUSE_TARGET = 0.9
+# The scope threshold is the one that makes the fewest mistakes of both kinds, out of fold: it maximizes the share of
+# in-scope training questions kept plus the share of off-topic ones refused (Youden's J), so it follows the training
+# data instead of a refusal quota. (A quota of 0.9 refused set itself at 0.06 once 320 easier off-topic questions
+# joined: "how much do ML engineers earn?" passed again.)
+SCOPE_RULE = "max kept + refused, out of fold"
 # The nearest-neighbour veto (`ModeModels.veto_margin`) may refuse at most this share of the in-scope training
 # questions: on the tuning blind sets no standalone in-scope question came within 0.02 of the margin it sets.
 VETO_KEEP = 0.999
@@ -87,7 +91,7 @@ def training_hash(kb_hash: str, model_id: str, examples: Sequence[Example]) -> s
         ASK_WEIGHT,
         C_SCOPE,
         SCOPE_ASK_WEIGHT,
-        REFUSE_TARGET,
+        SCOPE_RULE,
         VETO_KEEP,
         HARD_NEGATIVES,
         FOLDS,
@@ -264,8 +268,8 @@ def _scope_weights(table: Table, in_scope: np.ndarray) -> np.ndarray:
 
 
 def _cv_scope(x: np.ndarray, y: np.ndarray, w: np.ndarray, fold: np.ndarray, mode: str) -> dict[str, Any]:
-    """Out-of-fold in-scope probabilities, and the lowest threshold that refuses REFUSE_TARGET of the off-topic
-    questions on them."""
+    """Out-of-fold in-scope probabilities, and the threshold on them that keeps the most in-scope questions plus
+    refuses the most off-topic ones (each as a share of its class)."""
     p = np.zeros(len(y))
     for k in range(FOLDS):
         tr, te = fold != k, fold == k
@@ -277,7 +281,7 @@ def _cv_scope(x: np.ndarray, y: np.ndarray, w: np.ndarray, fold: np.ndarray, mod
     pos, neg = p[y], p[~y]
     if not len(neg):
         return {"threshold": 0.0, "in_scope_kept": 1.0, "off_topic_refused": None}
-    best = float(np.sort(neg)[int(math.ceil(REFUSE_TARGET * len(neg))) - 1]) + 1e-6
+    best = balanced_threshold(pos, neg)
     return {
         "threshold": round(float(best), 4),
         "in_scope_kept": round(float((pos >= best).mean()), 3),
@@ -285,3 +289,16 @@ def _cv_scope(x: np.ndarray, y: np.ndarray, w: np.ndarray, fold: np.ndarray, mod
         "n_in": int(len(pos)),
         "n_out": int(len(neg)),
     }
+
+
+def balanced_threshold(pos: np.ndarray, neg: np.ndarray) -> float:
+    """The threshold t maximizing share(pos >= t) + share(neg < t); the midpoint between neighbouring scores.
+
+    >>> round(balanced_threshold(np.array([0.6, 0.8, 0.9]), np.array([0.1, 0.2, 0.5])), 3)
+    0.55
+    """
+    scores = np.unique(np.concatenate([pos, neg]))
+    cuts = np.concatenate([[scores[0] - 1e-6], (scores[1:] + scores[:-1]) / 2, [scores[-1] + 1e-6]])
+    kept = 1 - np.searchsorted(np.sort(pos), cuts, side="left") / len(pos)
+    refused = np.searchsorted(np.sort(neg), cuts, side="left") / len(neg)
+    return float(cuts[int(np.argmax(kept + refused))])

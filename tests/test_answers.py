@@ -18,6 +18,8 @@ BLIND_C = SETS / "blind_c.jsonl"  # the final report set, never tuned on (writte
 BLIND_D = SETS / "blind_d.jsonl"  # the second tuning set
 BLIND_E = SETS / "blind_e.jsonl"  # the third tuning set (third session)
 BLIND_F = SETS / "blind_f.jsonl"  # the third session's final report set, never tuned on
+BLIND_G = SETS / "blind_g.jsonl"  # the fourth tuning set (fourth session)
+BLIND_H = SETS / "blind_h.jsonl"  # the fourth session's final report set, never tuned on
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -35,12 +37,15 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_A, 0.92, 0.92, 0.9),  # tuned on: 0.964 / 0.969 / 12 of 12 now
         (BLIND_D, 0.88, 0.87, 0.8),  # tuned on: 0.932 / 0.929 / 17 of 19
         (BLIND_E, 0.87, 0.86, 0.8),  # tuned on: 0.909 / 0.902 / 19 of 22
+        (BLIND_G, 0.89, 0.88, 0.85),  # tuned on from its first look (0.922 / 0.919 / 15 of 16)
         # Never tuned on: floors under what they measure.
         (BLIND_B, 0.78, 0.78, 0.75),  # 0.835 / 0.837 / 10 of 12
         (BLIND_C, 0.88, 0.88, 0.85),  # 0.935 / 0.926 / 20 of 22
         (BLIND_F, 0.85, 0.82, 0.68),  # 0.887 / 0.860 / 16 of 22
+        (BLIND_H, 0.87, 0.86, 0.8),  # first look 0.921 / 0.909 / 16 of 18
     ],
-    ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-b-report", "blind-c-report", "blind-f-report"],
+    ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-b-report", "blind-c-report",
+         "blind-f-report", "blind-h-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float
@@ -74,6 +79,8 @@ OUT_OF_SCOPE = [
     "ModuleNotFoundError: No module named 'sklearn' even though I ran pip install sklearn, help",  # an error
     "what's the best way to become a commercial airline pilot?",  # another career
     "how do I get started with game development in Unity?",  # another field, asked as "where do I start"
+    "How can I become a nurse?",  # another career, worded like the roadmap's own FAQ
+    "my sourdough starter doubles too slowly, should I change the batch size of flour I feed it?",  # another sense
 ]
 
 
@@ -109,9 +116,15 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         # "the ones before it" describes, it does not ask for prerequisites
         ("people keep recommending catboost to me. so every new tree fixes the errors of the ones before it? what is "
          "the idea called?", "gradient-boosting"),
+        # A story's "after" orders events; it does not ask what comes next (no question mark to narrow it down)
+        ("Validation looked perfect and it collapsed in production. Turns out one input column was only filled in "
+         "after the customer had already cancelled.", "data-leakage"),
+        # "where do I start?" on a task of one's own asks about the task, not where to start learning
+        ("my spreadsheet export has duplicate rows, misspelt city names and dates in two formats. where do i start?",
+         "data-cleaning"),
     ],
     ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time",
-         "the-ones-before-it"],
+         "the-ones-before-it", "story-with-after", "start-on-own-task"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
@@ -129,6 +142,8 @@ def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question:
         ("How can I become a machine learning engineer?", "faq", None),
         ("What should I learn before deep learning?", "prerequisites", "deep-learning"),
         ("What should I learn after decision trees?", "next_topics", "decision-trees"),
+        ("Before I start with Kubernetes, what do I need to learn?", "prerequisites", "kubernetes"),
+        ("what do I study after I finish pandas?", "next_topics", "pandas"),
         ("I know Python and NumPy, how do I get to deep learning?", "learning_path", "deep-learning"),
         ("ML engineers only need to code, right?", "misconception", None),
     ],
