@@ -23,6 +23,8 @@ from fastapi.responses import FileResponse, RedirectResponse
 import qa
 from qa import Assistant, Settings
 from qa.api import create_api
+from qa.balance import ENV as BALANCE_ENV
+from qa.balance import Balance, BalanceMiddleware
 from qa.guard import CHAT_ENDPOINTS, Guard
 from qa.limits import MAX_URL_CHARS
 from qa.mcp_tools import create_mcp
@@ -33,7 +35,7 @@ WIDGET = Path(qa.__file__).resolve().parent / "static" / "widget.js"
 
 # uvicorn options for every server of this app (tests and bench too). SIGTERM or Ctrl-C: open connections (the
 # chat's event streams) get two seconds, then the server stops. h11 must read any URL the guard would judge.
-SERVER_OPTIONS: dict[str, object] = {"timeout_graceful_shutdown": 2, "h11_max_incomplete_event_size": MAX_URL_CHARS + 16384}
+SERVER_OPTIONS: dict[str, object] = {"timeout_graceful_shutdown": 2, "http": "h11", "h11_max_incomplete_event_size": MAX_URL_CHARS + 16384}
 
 
 def create_app(bot: Assistant, settings: Settings) -> FastAPI:
@@ -100,7 +102,13 @@ def worker_app() -> FastAPI:
     """One worker process's app when `workers` > 1 (uvicorn imports it by name in each process): the index is already
     built, so it only loads."""
     settings = Settings.from_env()
-    return create_app(Assistant.load(settings=settings), settings)
+    app = create_app(Assistant.load(settings=settings), settings)
+    table = os.environ.get(BALANCE_ENV)
+    if table:  # the supervisor's table of connections per worker (qa.balance)
+        balance = Balance(Path(table))
+        balance.heartbeat()
+        app.add_middleware(BalanceMiddleware, balance=balance)
+    return app
 
 
 def serve(

@@ -1,7 +1,9 @@
-"""Load on loopback: 32 clients, 2,000 requests, against 1 worker and N workers in the same run.
+"""Load on loopback: 32 clients, 2,000 requests, against 1 worker and N workers in the same run (each twice,
+alternated; the summary line has the medians and the worst p99).
 
-Prints p50/p99 latency, throughput, errors, health latency while the longest allowed ask is in flight, and the RSS of
-the server and its workers before and after.  `python bench/load.py [--workers N] [--clients 32] [--requests 2000]`
+Prints p50/p99 latency, throughput, errors, how the connections were spread over the workers, health latency while
+the longest allowed ask is in flight, and the RSS of the server and its workers before and after.
+`python bench/load.py [--workers N] [--clients 32] [--requests 2000] [--repeats 2]`
 
 The load comes from `wrk` (Debian's package: `apt-get install wrk`) when it is installed: a C client whose own CPU use
 is small beside the server's on the same two cores. Without it, from Python threads, which take a large share of the
@@ -127,6 +129,22 @@ def load_python(url: str, clients: int, requests: int) -> dict[str, float]:
     return {"rps": requests / wall, "p50": q[49] * 1000, "p99": q[98] * 1000, "errors": errors, "client": "python client"}
 
 
+def connections_per_worker(pid: int, port: int) -> list[str]:
+    """How many open client connections each server process holds, largest first (read 3 s into the load)."""
+    import psutil
+
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    counts = []
+    for p in procs:
+        try:
+            n = sum(1 for c in p.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "ESTABLISHED")
+        except psutil.Error:
+            continue
+        if n:
+            counts.append(n)
+    return [str(n) for n in sorted(counts, reverse=True)]
+
+
 def health_during_slow(url: str) -> float:
     """The worst health latency while eight of the longest conversations the limits allow are answered."""
     from qa.limits import MAX_HISTORY, MAX_HISTORY_ITEM_CHARS, MAX_KNOWN
@@ -150,32 +168,53 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=2, help="runs of each server, alternated; medians reported")
     args = ap.parse_args()
-    results = {}
-    for n, port in ((1, 7891), (args.workers, 7892)):
-        proc = start(n, port)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            load(url, 8, 200)  # warm up
-            before = rss_mb(proc.pid)
-            r = load(url, args.clients, args.requests)
-            r["health_ms"] = health_during_slow(url)
-            r["rss_before"], r["rss_after"] = before, rss_mb(proc.pid)
-            results[n] = r
-            stopped = time.perf_counter()
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-            r["sigterm_s"] = time.perf_counter() - stopped
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        print(
-            f"workers={n} ({r['client']}, {r.get('requests', args.requests):.0f} asks): {r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']}, "
-            f"health during slow asks {r['health_ms']:.0f} ms, RSS {r['rss_before']:.0f} -> {r['rss_after']:.0f} MB, "
-            f"SIGTERM to exit {r['sigterm_s']:.1f} s"
-        )
-    one, many = results[1], results[args.workers]
-    print(f"throughput {args.workers} workers / 1 worker: {many['rps'] / one['rps']:.2f}x")
+    results: dict[int, list[dict]] = {1: [], args.workers: []}
+    for _ in range(args.repeats):  # alternated, so a machine that slows down weighs on both alike
+        for n, port in ((1, 7891), (args.workers, 7892)):
+            r = measure(n, port, args.clients, args.requests)
+            results[n].append(r)
+            print(
+                f"workers={n} ({r['client']}, {r.get('requests', args.requests):.0f} asks, connections {r['split']}): "
+                f"{r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']:.0f}, "
+                f"health during slow asks {r['health_ms']:.0f} ms, RSS {r['rss_before']:.0f} -> {r['rss_after']:.0f} MB, "
+                f"SIGTERM to exit {r['sigterm_s']:.1f} s"
+            )
+    one = statistics.median(r["rps"] for r in results[1])
+    many = statistics.median(r["rps"] for r in results[args.workers])
+    worst = max(r["p99"] for r in results[args.workers])
+    errors = sum(r["errors"] for rs in results.values() for r in rs)
+    print(
+        f"median of {args.repeats}: 1 worker {one:.0f} req/s, {args.workers} workers {many:.0f} req/s, "
+        f"throughput {many / one:.2f}x; worst p99 with {args.workers} workers {worst:.0f} ms; errors {errors:.0f}"
+    )
+
+
+def measure(n: int, port: int, clients: int, requests: int) -> dict:
+    """One server with `n` workers under the load, then the slow asks, then SIGTERM."""
+    proc = start(n, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        load(url, 8, 200)  # warm up
+        before = rss_mb(proc.pid)
+        split: list[str] = []
+        # read once the measured run is under way (wrk first runs 3 s to learn the rate)
+        sampler = threading.Timer(5.0, lambda: split.extend(connections_per_worker(proc.pid, port)))
+        sampler.start()
+        r = load(url, clients, requests)
+        sampler.cancel()
+        r["split"] = "/".join(split) or "-"
+        r["health_ms"] = health_during_slow(url)
+        r["rss_before"], r["rss_after"] = before, rss_mb(proc.pid)
+        stopped = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        r["sigterm_s"] = time.perf_counter() - stopped
+        return r
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 if __name__ == "__main__":

@@ -10,11 +10,15 @@ and a dead worker's socket closes with it, so no connection waits on a socket th
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 
 from uvicorn import Config
 from uvicorn.supervisors import Multiprocess
+
+from qa.balance import ENV as BALANCE_ENV
+from qa.balance import create_table
 
 
 class ReusePortWorkers(Multiprocess):
@@ -23,6 +27,16 @@ class ReusePortWorkers(Multiprocess):
     def __init__(self, config: Config) -> None:
         port_is_free(config.host, config.port)
         super().__init__(config, sockets=[])
+        # Each worker counts its keep-alive connections in this table; one holding more than its share closes one
+        # (qa.balance). The workers inherit its path from the environment.
+        self.table = create_table()
+        os.environ[BALANCE_ENV] = str(self.table)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.table.unlink(missing_ok=True)
 
     @property  # type: ignore[override]
     def sockets(self) -> list[socket.socket]:
