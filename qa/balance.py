@@ -2,8 +2,8 @@
 
 With a socket each (`qa.workers`), the kernel hands a new connection to a worker by a hash of its address, and a
 keep-alive connection stays with the worker that took it. Many short connections even out; a few long ones need not:
-32 clients that connect at once split 17/15 one time and 21/11 another, and the worker with 21 answers each of them
-a third later than the other (bench/load.py: p99 160 ms for an even split, 260-270 ms for an uneven one).
+32 clients that connect at once split 17/15 one time and 19/13 another, and the worker with 19 answers each of them
+later than the other (bench/load.py: p99 158-284 ms over seven runs before this, 162-224 ms with it).
 
 So each worker publishes how many connections it serves (clients heard from within the last second) in a small
 shared file, and a worker holding more than an even share (rounded up) answers one of them with `Connection: close`: the
