@@ -44,7 +44,7 @@ DENSE_FEATURES: tuple[str, ...] = (
     "rest_gap_asks",
     "rest_vote",
 )
-LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25")
+LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks")
 # How the question names the entry's concept, and the entry's kind against cues in the question's wording.
 _SHARED: tuple[str, ...] = (
     "named_self",
@@ -112,6 +112,7 @@ class Signals:
     rest_asks: np.ndarray | None = None
     rest_vote: np.ndarray | None = None
     known_words: float = 0.0  # the share of the question's content words found in the kb (BM25's vocabulary)
+    bm25_asks: np.ndarray | None = None  # raw BM25 of each entry's best phrasing
 
 
 class Layout:
@@ -148,6 +149,8 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
     any_named = float(bool(s.mentions))
     named_other = any_named * (named_self == 0) * (named_about == 0)
     bm25 = s.bm25 / (s.bm25 + BM25_HALF)
+    raw_asks = s.bm25_asks if s.bm25_asks is not None else np.zeros_like(s.bm25)
+    bm25_asks = raw_asks / (raw_asks + BM25_HALF)
     c = s.cues
     words = math.log1p(c.words)
     cols = {
@@ -163,6 +166,8 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "rest_vote": s.rest_vote if s.rest_vote is not None else s.vote,
         "bm25": bm25,
         "gap_bm25": bm25 - bm25.max(),
+        "bm25_asks": bm25_asks,
+        "gap_bm25_asks": bm25_asks - bm25_asks.max(),
         "named_self": named_self,
         "named_coverage": coverage,
         "named_about": named_about,

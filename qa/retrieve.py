@@ -121,9 +121,11 @@ class Retriever:
                     rest_row = self._dense.row_scores(rest_vector)[0]
                 rest_views, rest_asks, rest_vote = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
-        bm25, known = self._lexical.read(query) if self._lexical is not None and self.mode != "dense" else (zeros, 0.0)
+        lexical = self._lexical is not None and self.mode != "dense"
+        bm25, bm25_asks, known = self._lexical.read(query, leave_out) if lexical else (zeros, zeros, 0.0)  # type: ignore[union-attr]
         words = len(normalize(query).split())
-        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, words, vector, *rest, known_words=known)
+        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, words, vector, *rest, known_words=known,
+                       bm25_asks=bm25_asks)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""

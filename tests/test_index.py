@@ -202,3 +202,26 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(IndexStoreError, match="not a sentence-transformers model folder"):
         Embedder(tmp_path)
+
+
+def test_the_lexical_phrasings_view_scores_an_entry_by_its_best_phrasing_and_can_hide_one(real_kb) -> None:  # type: ignore[no-untyped-def]
+    """BM25 over the learner phrasings, one document each: a phrasing asked as a question finds its entry, and with
+    that phrasing left out (as training asks it) the entry keeps only what its other phrasings earn."""
+    import numpy as np
+
+    from qa.lexical import Lexical
+
+    entries = list(real_kb.entries)
+    lexical = Lexical(entries)
+    row = 0
+    for i, t in enumerate(entries):
+        if t.asks:
+            target, text = i, t.asks[0]
+            break
+        row += len(t.asks)
+    _, best, _ = lexical.read(text)
+    assert int(np.argmax(best)) == target
+    _, hidden, _ = lexical.read(text, leave_out=row)
+    assert hidden[target] < best[target]
+    others = np.arange(len(entries)) != target
+    assert np.array_equal(hidden[others], best[others])
