@@ -34,15 +34,16 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
 @pytest.mark.parametrize(
     "path, hit1, everything, refused",
     [
-        (BLIND_A, 0.92, 0.92, 0.9),  # tuned on: 0.964 / 0.969 / 12 of 12 now
-        (BLIND_D, 0.88, 0.87, 0.8),  # tuned on: 0.932 / 0.929 / 17 of 19
-        (BLIND_E, 0.87, 0.86, 0.8),  # tuned on: 0.909 / 0.902 / 19 of 22
-        (BLIND_G, 0.89, 0.88, 0.85),  # tuned on from its first look (0.922 / 0.919 / 15 of 16)
-        # Never tuned on: floors under what they measure.
-        (BLIND_B, 0.78, 0.78, 0.75),  # 0.835 / 0.837 / 10 of 12
-        (BLIND_C, 0.88, 0.88, 0.85),  # 0.935 / 0.926 / 20 of 22
-        (BLIND_F, 0.85, 0.82, 0.68),  # 0.887 / 0.860 / 16 of 22
-        (BLIND_H, 0.87, 0.86, 0.8),  # first look 0.921 / 0.909 / 16 of 18
+        # Floors about three points under what each set measures after the fourth session (Hit@1 / all / off-topic).
+        (BLIND_A, 0.95, 0.95, 0.9),  # tuned on: 0.988 / 0.990 / 12 of 12
+        (BLIND_D, 0.93, 0.93, 0.9),  # tuned on: 0.966 / 0.974 / 19 of 19
+        (BLIND_E, 0.91, 0.92, 0.9),  # tuned on: 0.948 / 0.961 / 22 of 22
+        (BLIND_G, 0.91, 0.92, 0.9),  # tuned on from its first look (0.922 / 0.919 / 15 of 16): 0.948 / 0.960 / 16 of 16
+        # Never tuned on.
+        (BLIND_B, 0.83, 0.85, 0.9),  # 0.871 / 0.888 / 12 of 12
+        (BLIND_C, 0.91, 0.91, 0.9),  # 0.946 / 0.951 / 22 of 22
+        (BLIND_F, 0.90, 0.89, 0.8),  # 0.938 / 0.925 / 19 of 22
+        (BLIND_H, 0.90, 0.90, 0.85),  # first look 0.921 / 0.909 / 16 of 18; now 0.947 / 0.950 / 17 of 18
     ],
     ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-b-report", "blind-c-report",
          "blind-f-report", "blind-h-report"],
