@@ -109,11 +109,8 @@ def parse(question: str, names: NameIndex) -> Parsed:
         known_text = clause[: end.start()] if end else clause
         known = list(dict.fromkeys(m.id for m in names.mentions(known_text)))
     asked = asked_part(question)
-    prereq, after = _PREREQ.search(asked), _NEXT.search(asked)
-    if prereq is not None and not _walks_graph(asked, prereq, names):
-        prereq = _PREREQ.search(_BARE_BEFORE.sub(" ", asked))
-    if after is not None and not _walks_graph(asked, after, names):
-        after = _NEXT.search(_BARE_AFTER.sub(" ", asked))
+    prereq = any(_walks_graph(asked, m, names) for m in _PREREQ.finditer(asked))
+    after = any(_walks_graph(asked, m, names) for m in _NEXT.finditer(asked))
     if _PATH.search(asked) or (
         known
         and re.search(r"\b(get to|reach|learn|become|move to|tackle)\b", asked, re.I)
@@ -133,8 +130,6 @@ def parse(question: str, names: NameIndex) -> Parsed:
 # "after that", "what comes after?") or follows a verb of learning ("what should I study after I finish pandas?"); in
 # a story it orders events ("a column only filled in after the outcome was known", "a year of maths before I write any
 # code") and asks nothing of the graph.
-_BARE_BEFORE = re.compile(r"\bbefore\b", re.IGNORECASE)
-_BARE_AFTER = re.compile(r"\bafter\b", re.IGNORECASE)
 _LEARNING_VERB = re.compile(
     r"\b(learn|learning|study|studying|know|master|tackle|take|cover|read|pick up|look at|focus on|understand|do|"
     r"go|move|start|begin|need|comes?|came|next|should|must)\W+(\w+\W+){0,2}$",

@@ -144,6 +144,9 @@ def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question:
         ("What should I learn before deep learning?", "prerequisites", "deep-learning"),
         ("What should I learn after decision trees?", "next_topics", "decision-trees"),
         ("Before I start with Kubernetes, what do I need to learn?", "prerequisites", "kubernetes"),
+        # the first "before" orders events, the second asks
+        ("I normalised everything before the split and now I want to know what to learn before deep learning",
+         "prerequisites", "deep-learning"),
         ("what do I study after I finish pandas?", "next_topics", "pandas"),
         ("I know Python and NumPy, how do I get to deep learning?", "learning_path", "deep-learning"),
         ("ML engineers only need to code, right?", "misconception", None),
