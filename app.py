@@ -8,6 +8,7 @@ Answering logic lives in `qa/`; this file only wires the pieces together.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -127,11 +128,20 @@ def serve(
     if workers > 1:
         if not settings.serve_only:
             subprocess.run([sys.executable, "-m", "qa", "build-index"], check=True)
+        if settings.chat:
+            # Gradio keeps each conversation's queue in the process that took it, and a browser's requests reach
+            # whichever worker the kernel picks: the join and its event stream on two workers hang the chat.
+            print(
+                f"roadmap-qa: the chat is not served with {workers} workers (Gradio keeps a conversation in one "
+                "process); the API, the widget and MCP are. ROADMAP_QA_WORKERS=1 serves the chat."
+            )
+            settings = dataclasses.replace(settings, chat=False)
         # The workers read their settings from the environment: these, never building, the cores shared out.
         os.environ.update(
             ROADMAP_QA_HOST=settings.host,
             ROADMAP_QA_PORT=str(settings.port),
             ROADMAP_QA_MCP=str(settings.mcp).lower(),
+            ROADMAP_QA_CHAT=str(settings.chat).lower(),
             ROADMAP_QA_SERVE_ONLY="true",
             ROADMAP_QA_ENCODER_THREADS=str(settings.threads_per_worker),
             # numpy's OpenBLAS and FAISS's OpenMP would each start a thread per core in every worker, spinning on

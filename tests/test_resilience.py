@@ -92,6 +92,12 @@ def test_two_workers_both_answer_and_sigterm_stops_them(index_dir: Path, bot) ->
             assert health["workers"] == 2
             answered_by.add(health["process"])
         assert len(answered_by) == 2, f"only {answered_by} answered"
+        # Gradio keeps a conversation's queue in one process, so with several workers the chat is not served (its
+        # join and event stream reached two workers and hung); the API, widget and MCP are, and / says where to go.
+        home = httpx.get(url + "/", timeout=10)
+        assert home.status_code == 307 and home.headers["location"] == "/api/docs"
+        assert httpx.get(url + "/gradio_api/info", timeout=10).status_code == 404
+        assert httpx.get(url + "/widget.js", timeout=10).status_code == 200
         workers = psutil.Process(proc.pid).children(recursive=True)
         assert answered_by <= {p.pid for p in workers}, "the answers came from the server's own worker processes"
 
