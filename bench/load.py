@@ -46,7 +46,8 @@ def rss_mb(pid: int) -> float:
 
 
 def start(workers: int, port: int) -> subprocess.Popen:
-    env = dict(os.environ, ROADMAP_QA_WORKERS=str(workers), ROADMAP_QA_PORT=str(port))
+    # Both without the chat, which only one worker may serve: the same app on each side of the comparison
+    env = dict(os.environ, ROADMAP_QA_WORKERS=str(workers), ROADMAP_QA_PORT=str(port), ROADMAP_QA_CHAT="false")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
