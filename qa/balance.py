@@ -60,6 +60,9 @@ class Balance:
         self._pid = pid or os.getpid()
         self._row = self._claim()
         self._seen: dict[tuple[str, int], float] = {}
+        # The heartbeat thread prunes `_seen` while the event loop records into it: without the lock a connection
+        # recorded between its copy and its swap would be lost, and closing it would fail.
+        self._lock = threading.Lock()
         self._published = -math.inf
         self._closed = -math.inf
 
@@ -88,10 +91,11 @@ class Balance:
 
     def publish(self) -> None:
         """Write how many connections this worker served within the last `WINDOW` seconds."""
-        now = self._clock()
-        self._seen = {c: t for c, t in list(self._seen.items()) if now - t <= WINDOW}
-        _ROW.pack_into(self._map, self._row * _ROW.size, self._pid, len(self._seen), now)
-        self._published = now
+        with self._lock:
+            now = self._clock()
+            self._seen = {c: t for c, t in self._seen.items() if now - t <= WINDOW}
+            _ROW.pack_into(self._map, self._row * _ROW.size, self._pid, len(self._seen), now)
+            self._published = now
 
     def rows(self) -> list[tuple[int, int]]:
         """(pid, connections) of every live worker."""
@@ -108,7 +112,8 @@ class Balance:
         if not client:
             return None
         key = (str(client[0]), int(client[1]))
-        self._seen[key] = self._clock()
+        with self._lock:
+            self._seen[key] = self._clock()
         return key
 
     def should_close(self, client: tuple[str, int] | None) -> bool:
@@ -127,7 +132,8 @@ class Balance:
         share = math.ceil((sum(others) + len(self._seen)) / (len(others) + 1))
         if len(self._seen) <= share + SLACK:
             return False
-        del self._seen[key]
+        with self._lock:
+            self._seen.pop(key, None)
         self._closed = now
         self.publish()
         return True
