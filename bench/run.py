@@ -43,6 +43,8 @@ BLIND_E = ROOT / "tests" / "sets" / "blind_e.jsonl"
 BLIND_F = ROOT / "tests" / "sets" / "blind_f.jsonl"
 BLIND_G = ROOT / "tests" / "sets" / "blind_g.jsonl"
 BLIND_H = ROOT / "tests" / "sets" / "blind_h.jsonl"
+BLIND_I = ROOT / "tests" / "sets" / "blind_i.jsonl"
+BLIND_J = ROOT / "tests" / "sets" / "blind_j.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -70,6 +72,8 @@ BLIND = [
     ("blind F (third session's final report set, never tuned on)", BLIND_F),
     ("blind G (tuned on from the fourth session)", BLIND_G),
     ("blind H (fourth session's final report set, never tuned on)", BLIND_H),
+    ("blind I (tuned on from the fifth session)", BLIND_I),
+    ("blind J (fifth session's final report set, never tuned on)", BLIND_J),
 ]
 SETS = [
     *BLIND,
