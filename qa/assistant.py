@@ -15,7 +15,7 @@ from qa.respond import respond
 from qa.retrieve import Ranking, Retriever
 from qa.settings import RetrieverName, Settings, check_retriever
 from qa.state import State
-from qa.understand import Turn, understand
+from qa.understand import Turn, settle, understand
 
 STATE_CACHE = 512  # conversation states kept for follow-ups (a replay costs one answer per earlier message)
 
@@ -162,7 +162,9 @@ class Assistant:
         return self._respond(understand(question, state, self.kb, self.names, self.retriever.specificity), state)
 
     def _respond(self, turn: Turn, state: State) -> Answer:
-        return respond(self, turn, self._rank(turn, state))
+        """Rank the kb for the turn, let the walk model confirm a walk read from cue words, and answer."""
+        ranking = self._rank(turn, state)
+        return respond(self, settle(turn, ranking.walks) if ranking is not None else turn, ranking)
 
     def conversation(self, history: tuple[str, ...], known: tuple[str, ...] = ()) -> State:
         """The state a conversation reaches after `history`: each earlier message replayed in turn, so any process

@@ -21,7 +21,17 @@ from typing import Any
 import numpy as np
 
 from qa.features import FEATURES, MODE_FEATURES
-from qa.ranker import FORMAT, SCOPE_FEATURES, Linear, ModeModels, columns, scope_inputs, scope_row, scope_vector
+from qa.ranker import (
+    FORMAT,
+    SCOPE_FEATURES,
+    Linear,
+    ModeModels,
+    columns,
+    scope_inputs,
+    scope_row,
+    scope_vector,
+    walk_inputs,
+)
 
 FOLDS = 5
 HARD_NEGATIVES = 30  # other entries per training question (the closest ones); the rest are easy
@@ -47,6 +57,12 @@ SCOPE_RULE = "max kept + refused, out of fold"
 # The nearest-neighbour veto (`ModeModels.veto_margin`) may refuse at most this share of the in-scope training
 # questions: on the tuning blind sets no standalone in-scope question came within 0.02 of the margin it sets.
 VETO_KEEP = 0.999
+# The walk model (`qa.ranker.ModeModels.walk`): questions that ask to walk the roadmap (`training/walks.jsonl`)
+# against every in-scope training question (phrasings at SCOPE_ASK_WEIGHT), classes weighed the same; its threshold
+# is the balanced one out of fold over the questions cue words read as walks (the ones it is consulted on). C chosen
+# out of fold on those: walks kept / others overruled 0.833 / 0.703 at C 0.01, 0.821 / 0.703 at 0.03, 0.798 / 0.707
+# at 0.1, 0.750 / 0.752 at 0.3, 0.738 / 0.761 at 1.0.
+C_WALK = 0.01
 
 
 @dataclass(frozen=True)
@@ -78,8 +94,11 @@ def fit_linear(
     return Linear(tuple(features), mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
 
-def training_hash(kb_hash: str, model_id: str, examples: Sequence[Example]) -> str:
-    """What the models depend on: the kb, the embedding model, the training questions, the feature list."""
+def training_hash(
+    kb_hash: str, model_id: str, examples: Sequence[Example], walks: Sequence[tuple[str, bool]] = ()
+) -> str:
+    """What the models depend on: the kb, the embedding model, the training questions (and the walk questions), the
+    feature list."""
     h = hashlib.sha256()
     settings = (
         FORMAT,
@@ -93,12 +112,15 @@ def training_hash(kb_hash: str, model_id: str, examples: Sequence[Example]) -> s
         SCOPE_ASK_WEIGHT,
         SCOPE_RULE,
         VETO_KEEP,
+        C_WALK,
         HARD_NEGATIVES,
         FOLDS,
     )
     h.update(repr(settings).encode())
     for e in examples:
         h.update(f"{e.text}\t{e.targets}\t{e.group}\n".encode())
+    for q, walk in walks:
+        h.update(f"walk\t{walk}\t{q}\n".encode())
     return h.hexdigest()
 
 
@@ -220,6 +242,49 @@ def train(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> t
         report[mode] = {"scope": scope_cv, "veto": _veto_report(margin, in_scope, veto)}
     report["seconds"] = round(time.perf_counter() - started, 2)
     return out, report
+
+
+@dataclass(frozen=True)
+class Walks:
+    """The walk model's training questions: inputs (`qa.ranker.walk_vector`), labels (1: asks to walk the roadmap),
+    weights, CV groups, and whether cue words alone would read each as a walk (the questions it is consulted on)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    groups: list[str]
+    cued: np.ndarray
+
+
+def train_walk(walks: Walks, c: float = C_WALK) -> tuple[Linear | None, dict[str, Any]]:
+    """The walk model over the question's embedding, its threshold balanced out of fold; and the out-of-fold split,
+    over all questions and over those cue words read as walks."""
+    if walks.y.sum() == 0 or walks.y.sum() == len(walks.y):
+        return None, {}
+    from sklearn.model_selection import GroupKFold
+
+    x = walks.x.astype(np.float64)
+    w = np.where(walks.y == 1, walks.w / walks.w[walks.y == 1].sum(), walks.w / walks.w[walks.y == 0].sum())
+    w = w * len(w) / 2
+    p = np.zeros(len(x))
+    for tr, te in GroupKFold(n_splits=FOLDS).split(x, groups=walks.groups):
+        m = fit_linear(x[tr], walks.y[tr], w[tr], walk_inputs(), c)
+        p[te] = 1 / (1 + np.exp(-m.logit(x[te])))
+    pos, neg = walks.y == 1, walks.y == 0
+    # Balanced on the questions it is consulted on (those cue words read as walks), when both kinds are there
+    on = walks.cued if (walks.cued & pos).any() and (walks.cued & neg).any() else np.ones(len(x), bool)
+    cut = balanced_threshold(p[on & pos], p[on & neg])
+    model = replace(fit_linear(x, walks.y, w, walk_inputs(), c), threshold=round(cut, 4))
+
+    def split(mask: np.ndarray) -> dict[str, Any]:
+        return {
+            "walks_kept": round(float((p[mask & pos] >= cut).mean()), 3) if (mask & pos).any() else None,
+            "others_overruled": round(float((p[mask & neg] < cut).mean()), 3) if (mask & neg).any() else None,
+            "n_walks": int((mask & pos).sum()),
+            "n_others": int((mask & neg).sum()),
+        }
+
+    return model, {"threshold": round(cut, 4), "C": c, "all": split(np.ones(len(x), bool)), "cued": split(walks.cued)}
 
 
 def cross_validate(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> dict[str, Any]:

@@ -3,6 +3,10 @@ are fitted by `qa.fit`, in place of hand-set fusion weights and a fixed threshol
 
 - The ranker is a logistic regression (scikit-learn) over `qa.features.FEATURES`: for each (question, entry) the
   probability that the entry answers the question. Entries are ordered by it.
+- The walk model reads the question's embedding alone: the probability that it asks to walk the roadmap (what comes
+  before or after a concept, a path to one, two concepts compared) rather than for an explanation. Cue words
+  ("before", "from ... to", "compare") raise such a reading; the walk model confirms or overrules it, so that "what
+  should I look at before modelling?" is answered about a first look at the data, not with prerequisites.
 - The scope model is a second logistic regression over the question's best scores (how close the nearest phrasing,
   passage and name are, how sure the ranker is, how much closer the nearest off-topic training question is than the
   nearest phrasing) and its embedding: the probability that the kb answers the question at all. Its threshold
@@ -35,7 +39,8 @@ from qa.index import inner_products
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
-FORMAT = 3  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass
+FORMAT = 4  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+# 4: the walk model
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",
@@ -141,6 +146,19 @@ class ModeModels:
     # A question closer to an off-topic training question than to any learner phrasing by more than this is refused
     # even when it names a topic: the margin that only 1 in 1,000 in-scope training questions passes (VETO_KEEP).
     veto_margin: float = math.inf
+    # Over the question's embedding, shared by every mode; None when the training data has no walk questions.
+    walk: Linear | None = None
+
+    def walks(self, vector: np.ndarray, words: int) -> float:
+        """The walk model's probability that a question of `words` words with this embedding asks to walk the
+        roadmap (1.0 without a walk model: cue words alone decide)."""
+        if self.walk is None:
+            return 1.0
+        return float(1 / (1 + math.exp(-float(self.walk.logit(walk_vector(vector, words))))))
+
+    @property
+    def walk_threshold(self) -> float:
+        return self.walk.threshold if self.walk is not None else 0.0
 
     def near_off_topic(self, vector: np.ndarray) -> float:
         """Cosine of `vector` (unit length) to the closest off-topic training question; -1 when there are none."""
@@ -153,6 +171,10 @@ class Models:
 
     modes: dict[str, ModeModels]
     manifest: dict[str, Any]
+
+    @property
+    def walk(self) -> Linear | None:
+        return next(iter(self.modes.values())).walk if self.modes else None
 
     @property
     def off_topic(self) -> np.ndarray:
@@ -178,6 +200,7 @@ class Models:
                 }
                 for m, mm in self.modes.items()
             },
+            "walk": self.walk.to_json() if self.walk is not None else None,
         }
         vectors = io.BytesIO()
         np.save(vectors, off, allow_pickle=False)
@@ -197,12 +220,16 @@ class Models:
                 hashlib.sha256(np.ascontiguousarray(off).tobytes()).hexdigest() != want["sha256"]
             ):
                 raise IndexStoreError(f"{OFF_TOPIC_FILE}: does not match {RANKER_FILE}")
+            walk = Linear.from_json(doc["walk"]) if doc["walk"] is not None else None
+            if walk is not None and walk.features != walk_inputs():
+                raise IndexStoreError(f"{RANKER_FILE}: another walk model")
             modes = {
                 m: ModeModels(
                     Linear.from_json(d["ranker"]),
                     Linear.from_json(d["scope"]),
                     off,
                     math.inf if d["veto_margin"] is None else float(d["veto_margin"]),
+                    walk,
                 )
                 for m, d in doc["modes"].items()
             }
@@ -212,8 +239,17 @@ class Models:
             raise IndexStoreError(f"{Path(e.filename or RANKER_FILE).name}: not built yet") from None
         except Exception as e:  # noqa: BLE001 - any parse failure means the same thing: retrain
             raise IndexStoreError(f"{RANKER_FILE}: unreadable ({type(e).__name__})") from None
-        manifest = {k: v for k, v in doc.items() if k != "modes"}
+        manifest = {k: v for k, v in doc.items() if k not in ("modes", "walk")}
         return cls(modes, manifest)
+
+
+def walk_inputs() -> tuple[str, ...]:
+    """The walk model's inputs: the question's length (a story is seldom a walk) and its embedding."""
+    return ("log_words", *(f"emb{i}" for i in range(EMBED_DIM)))
+
+
+def walk_vector(vector: np.ndarray, words: int) -> np.ndarray:
+    return np.concatenate([[math.log1p(words)], vector.astype(np.float64)])
 
 
 def scope_inputs(mode: str) -> tuple[str, ...]:

@@ -46,6 +46,9 @@ class Ranking:
     # `veto_margin`: a question that stands on its own is then refused whatever topic it names ("my ball python
     # hasn't eaten... before shedding?" is not about Python).
     like_off_topic: bool = False
+    # The walk model finds it likely that the question asks to walk the roadmap (before, after, a path, a
+    # comparison) rather than for an explanation: the walk model's probability at or above its threshold.
+    walks: bool = True
 
 
 class Retriever:
@@ -146,7 +149,8 @@ class Retriever:
         scope = self.models.scope
         in_scope = float(1 / (1 + math.exp(-scope.logit(scope_vector(row, vector, self.mode)))))
         like_off_topic = row["off_topic_margin"] > self.models.veto_margin
-        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold, like_off_topic)
+        walks = self.models.walks(vector, cues.words) >= self.models.walk_threshold
+        return Ranking(passages, round(in_scope, 4), in_scope >= scope.threshold, like_off_topic, walks)
 
 
 def embed_query(embedder: Embedder, query: str, mentions: Sequence[Mention]) -> tuple[np.ndarray, np.ndarray | None]:

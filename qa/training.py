@@ -4,18 +4,23 @@ changes. Kept apart from `qa.ranker` so that serving never imports scikit-learn.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from kb import KnowledgeBase, NameIndex
+from kb import KbError, KnowledgeBase, NameIndex
 from qa.errors import IndexStoreError
 from qa.features import Cues, matrix
-from qa.fit import Example, Table, read_examples, train, training_hash
+from qa.fit import Example, Table, Walks, read_examples, train, train_walk, training_hash
 from qa.index import DenseIndex
 from qa.intent import parse
-from qa.ranker import FORMAT, RANKER_FILE, Models
+from qa.ranker import FORMAT, RANKER_FILE, Models, walk_vector
 from qa.retrieve import Retriever, rest_of
+from qa.state import State
+from qa.understand import understand
+
+WALKS_FILE = "walks.jsonl"  # questions that ask to walk the roadmap: {"q", "intent", "about"} a line
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -28,6 +33,48 @@ def training_dir(kb: KnowledgeBase) -> Path:
 def examples_for(kb: KnowledgeBase) -> list[Example]:
     asks = [(i, a) for i, t in enumerate(kb.entries) for a in t.asks]
     return read_examples(training_dir(kb), [t.title for t in kb.entries], asks)
+
+
+def walk_questions(kb: KnowledgeBase) -> list[tuple[str, bool]]:
+    """The walk model's own training questions from `training/walks.jsonl`: (text, whether it asks to walk the
+    roadmap). Lines with an "intent" ask for one; lines whose "intent" is null only sound like it ("I check the odd
+    values before I model anything, what is that step called?")."""
+    import json
+
+    path = training_dir(kb) / WALKS_FILE
+    if not path.is_file():
+        return []
+    out: list[tuple[str, bool]] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text = row["q"]
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise KbError(f"training/{WALKS_FILE}", f"line {n}", 'not a JSON object with a question "q"') from None
+        out.append((text, row.get("intent") is not None))
+    return out
+
+
+def walk_table(retriever: Retriever, names: NameIndex, table: Table, walks: list[tuple[str, bool]]) -> Walks:
+    """The walk model's training questions: those of `walks` against every in-scope training question (phrasings at
+    `SCOPE_ASK_WEIGHT`), each with whether cue words alone would read it as a walk."""
+    from qa.fit import SCOPE_ASK_WEIGHT
+
+    others = [k for k, e in enumerate(table.examples) if e.targets]
+    own = [q for q, _ in walks]
+    texts = [table.examples[k].text for k in others] + own
+    vectors = np.concatenate([table.vectors[others], retriever.encode(own)]) if own else table.vectors[others]
+    y = np.array([0] * len(others) + [int(walk) for _, walk in walks], dtype=np.int64)
+    w = np.array([SCOPE_ASK_WEIGHT if table.examples[k].ask_row is not None else 1.0 for k in others] + [1.0] * len(own))
+    # The walk file's questions group by their first words (near-duplicates share a fold); the others as usual.
+    groups = [table.examples[k].group for k in others] + [f"walk:{' '.join(q.lower().split()[:3])}" for q in own]
+    turns = [understand(t, State(), retriever.kb, names, retriever.specificity) for t in texts]
+    x = np.array([walk_vector(v, t.cues.words if t.cues else len(t.question.split())) for v, t in zip(vectors, turns, strict=True)])
+    return Walks(x, y, w, groups, np.array([t.cue_only for t in turns]))
 
 
 def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example]) -> Table:
@@ -71,8 +118,9 @@ def open_models(
     `retriever` must be a hybrid one (the models of every mode are trained from its signals)."""
     kb = retriever.kb
     examples = examples_for(kb)
+    walks = walk_questions(kb)
     model_id = retriever._dense.manifest.get("model", "") if retriever._dense is not None else ""  # noqa: SLF001
-    want = training_hash(kb.content_hash, model_id, examples)
+    want = training_hash(kb.content_hash, model_id, examples, walks)
     reason = "forced"
     if not force:
         try:
@@ -88,6 +136,8 @@ def open_models(
         raise IndexStoreError("the kb has no learner phrasings ('asks') to train the ranker on")
     table = feature_table(retriever, names, examples)
     modes, report = train(table, MODES)
+    walk, report["walk"] = train_walk(walk_table(retriever, names, table, walks))
+    modes = {m: replace(mm, walk=walk) for m, mm in modes.items()}
     manifest = {
         "format": FORMAT,
         "training_hash": want,
@@ -96,6 +146,8 @@ def open_models(
             "asks": sum(e.group.startswith("ask:") for e in examples),
             "labelled": sum(e.group.startswith("set:") and bool(e.targets) for e in examples),
             "off_topic": sum(not e.targets for e in examples),
+            "walks": sum(walk for _, walk in walks),
+            "walk_lookalikes": sum(not walk for _, walk in walks),
         },
         "cv": report,
         "versions": _versions(),

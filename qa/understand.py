@@ -98,6 +98,11 @@ class Turn:
     query: str = ""  # the text to search
     mentions: tuple[Mention, ...] = field(default_factory=tuple)
     cues: Cues | None = None
+    # The walk (before, after, a path) rests on cue words in this question alone, not on the conversation, a stated
+    # background or "where do I start": the walk model may overrule it (`settle`). Comparisons are not overruled: the
+    # walk model kept too few of them out of fold, and "the difference between bagging and boosting" lost its
+    # comparison.
+    cue_only: bool = False
 
 
 def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex, specificity: dict[str, float]) -> Turn:
@@ -131,14 +136,25 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
             base, intent="learning_path", target=named if far else START_GOAL, style="steps", default_goal=default
         )
     if parsed.graph_intent == "next_topics" and named is None and parsed.known:
-        return _with(base, target=parsed.known[-1])  # "I know NumPy, what next?": what follows the last thing known
+        # "I know NumPy, what next?": what follows the last thing known
+        return _with(base, target=parsed.known[-1], cue_only=True)
     if parsed.graph_intent in GRAPH_INTENTS and named is None:
         if state.topic is not None:
             return _with(base, target=state.topic)  # "what should I learn next?": next after the conversation's topic
         if parsed.refers_back and len(question.split()) <= SHORT_FOLLOW_UP:
             return _with(base, needs_topic=True)
         return _with(base, intent=None)  # "tidy this up before modelling": no topic to walk from, so search
-    return base
+    return _with(base, cue_only=base.intent is not None)
+
+
+def settle(turn: Turn, walks: bool) -> Turn:
+    """The turn once the walk model has read the question: a walk that rests on cue words alone stands only when the
+    model finds a walk likely (`walks`, see `Ranking.walks`); otherwise the question asks for an explanation and the
+    ranking answers it ("once it's trained, how does a model get from my laptop into the app?" asks about
+    deployment, not for a path)."""
+    if turn.cue_only and not walks:
+        return _with(turn, intent=None, cue_only=False)
+    return turn
 
 
 def _follow_up(turn: Turn, refers_back: bool, state: State) -> Turn | None:

@@ -20,6 +20,8 @@ BLIND_E = SETS / "blind_e.jsonl"  # the third tuning set (third session)
 BLIND_F = SETS / "blind_f.jsonl"  # the third session's final report set, never tuned on
 BLIND_G = SETS / "blind_g.jsonl"  # the fourth tuning set (fourth session)
 BLIND_H = SETS / "blind_h.jsonl"  # the fourth session's final report set, never tuned on
+BLIND_I = SETS / "blind_i.jsonl"  # the fifth tuning set (fifth session)
+BLIND_J = SETS / "blind_j.jsonl"  # the fifth session's final report set, never tuned on
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -34,19 +36,21 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
 @pytest.mark.parametrize(
     "path, hit1, everything, refused",
     [
-        # Floors about three points under what each set measures after the fourth session (Hit@1 / all / off-topic).
+        # Floors about three points under what each set measures after the fifth session (Hit@1 / all / off-topic).
         (BLIND_A, 0.95, 0.95, 0.9),  # tuned on: 0.988 / 0.990 / 12 of 12
-        (BLIND_D, 0.93, 0.93, 0.9),  # tuned on: 0.966 / 0.974 / 19 of 19
+        (BLIND_D, 0.95, 0.95, 0.9),  # tuned on: 0.989 / 0.991 / 19 of 19
         (BLIND_E, 0.91, 0.92, 0.9),  # tuned on: 0.948 / 0.961 / 22 of 22
-        (BLIND_G, 0.91, 0.92, 0.9),  # tuned on from its first look (0.922 / 0.919 / 15 of 16): 0.948 / 0.960 / 16 of 16
+        (BLIND_G, 0.93, 0.94, 0.9),  # tuned on from its first look (0.922 / 0.919 / 15 of 16): 0.961 / 0.970 / 16 of 16
+        (BLIND_I, 0.86, 0.88, 0.9),  # tuned on from its first look (0.868 / 0.889 / 18 of 18): 0.895 / 0.909 / 18 of 18
         # Never tuned on.
-        (BLIND_B, 0.83, 0.85, 0.9),  # 0.871 / 0.888 / 12 of 12
-        (BLIND_C, 0.91, 0.91, 0.9),  # 0.946 / 0.951 / 22 of 22
-        (BLIND_F, 0.90, 0.89, 0.8),  # 0.938 / 0.925 / 19 of 22
-        (BLIND_H, 0.90, 0.90, 0.85),  # first look 0.921 / 0.909 / 16 of 18; now 0.947 / 0.950 / 17 of 18
+        (BLIND_B, 0.85, 0.86, 0.9),  # 0.882 / 0.898 / 12 of 12
+        (BLIND_C, 0.92, 0.92, 0.9),  # 0.957 / 0.959 / 22 of 22
+        (BLIND_F, 0.91, 0.90, 0.8),  # 0.950 / 0.935 / 19 of 22
+        (BLIND_H, 0.90, 0.90, 0.85),  # first look 0.921 / 0.909 / 16 of 18; now 0.934 / 0.939 / 17 of 18
+        (BLIND_J, 0.91, 0.89, 0.8),  # first look 0.933 / 0.918 / 16 of 18; now 0.947 / 0.929 / 16 of 18
     ],
-    ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-b-report", "blind-c-report",
-         "blind-f-report", "blind-h-report"],
+    ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-i-tuning", "blind-b-report",
+         "blind-c-report", "blind-f-report", "blind-h-report", "blind-j-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float
@@ -123,9 +127,12 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         # "where do I start?" on a task of one's own asks about the task, not where to start learning
         ("my spreadsheet export has duplicate rows, misspelt city names and dates in two formats. where do i start?",
          "data-cleaning"),
+        # Cue words read these as prerequisites ("need for", "needed for"); the walk model overrules them
+        ("what do I need for serving a model at a thousand requests a second?", "model-serving"),
+        ("Is SQL needed for pulling training data out of our warehouse, or can pandas do it all?", "sql"),
     ],
     ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time",
-         "the-ones-before-it", "story-with-after", "start-on-own-task"],
+         "the-ones-before-it", "story-with-after", "start-on-own-task", "walk-overruled-serving", "walk-overruled-sql"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
@@ -133,6 +140,32 @@ def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question:
     ans = bot.ask(question)
     assert ans.confident and re.fullmatch(expected, ans.passages[0].id), (ans.intent, ans.passages[:2])
     assert ans.intent not in ("prerequisites", "next_topics", "learning_path")
+
+
+def test_the_walk_model_is_consulted_only_on_cue_words_and_confirms_real_walks(bot: Assistant) -> None:
+    """Cue words mark a question as a possible walk; the walk model (trained on `training/walks.jsonl`) confirms the
+    real ones and overrules the rest, and a question without cue words is never made a walk."""
+    from qa.state import State
+    from qa.understand import settle, understand
+
+    def turn(q: str):  # type: ignore[no-untyped-def]
+        return understand(q, State(), bot.kb, bot.names, bot.retriever.specificity)
+
+    walk, story = turn("What should I learn after pandas?"), turn("what do I need for serving a model at scale?")
+    assert walk.cue_only and story.cue_only and story.intent == "prerequisites"
+    models = bot.retriever.models
+    assert models is not None and models.walk is not None
+    assert models.walks(bot.retriever.encode([walk.question])[0], 6) >= models.walk_threshold
+    assert models.walks(bot.retriever.encode([story.question])[0], 11) < models.walk_threshold
+    assert settle(story, walks=False).intent is None and settle(walk, walks=True).intent == "next_topics"
+    plain = turn("What is a CNN?")
+    assert not plain.cue_only and settle(plain, walks=True).intent is None
+    # a follow-up leans on the conversation, not on cue words alone: never overruled
+    assert not turn("and before that?").cue_only
+    import json
+
+    report = json.loads((bot.settings.index_dir / "ranker.json").read_text())["cv"]["walk"]
+    assert report["cued"]["walks_kept"] > 0.8 and report["cued"]["others_overruled"] > 0.6
 
 
 @pytest.mark.parametrize(

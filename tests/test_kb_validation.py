@@ -192,3 +192,14 @@ def test_a_fixed_file_loads_again(tmp_path: Path) -> None:
         load_kb(tmp_path)
     f.write_text(f"concepts:\n{concept('a')}\n")
     assert len(load_kb(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("line", ['{"intent": "prerequisites"}', "not json", '{"q": ""}', '["q"]'])
+def test_a_broken_walks_file_names_the_file_and_line(kb_copy: Path, line: str) -> None:
+    """`training/walks.jsonl` trains the walk model: a line it cannot read is named, not a traceback."""
+    from qa.training import walk_questions
+
+    walks = kb_copy / "training" / "walks.jsonl"
+    walks.write_text('{"q": "what comes after pandas?", "intent": "next_topics"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(KbError, match=r"training/walks\.jsonl: entry 'line 2': not a JSON object"):
+        walk_questions(load_kb(kb_copy))
