@@ -79,10 +79,14 @@ class Assistant:
             # Every mode's ranker is trained from the hybrid signals, so the dense index is always opened; on a
             # first start the ONNX copy is exported after the index is built, in another process, so the first
             # answer does not wait for it; sentence-transformers serves until it is ready.
+            from qa.tune import staleness, tuned_model
+
             folder = self.settings.index_dir
             build = not self.settings.serve_only
+            # The packaged model with the kb's tuned layers laid over it, when the kb ships them (`qa.tune`)
+            tuned = None if self.settings.model else tuned_model(self.kb.path, folder, build)
             embedder = Embedder(
-                self.settings.model,
+                self.settings.model or (str(tuned) if tuned else ""),
                 cache_dir=folder,
                 export="later" if build else "never",
                 threads=self.settings.threads_per_worker,
@@ -93,6 +97,9 @@ class Assistant:
             models, trained = open_models(folder, full, self.names, force=force, build=build)
             if trained != "loaded":
                 self.index_status += f"; ranker {trained}"
+            stale = staleness(self.kb, self.kb.path) if tuned else None
+            if stale and self.index_status != "loaded":
+                self.index_status += f"; {stale}"
             exporting = embedder.export_in_background()
             if exporting is not None and wait_for_encoder:
                 exporting.join()
