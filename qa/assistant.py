@@ -90,6 +90,7 @@ class Assistant:
                 cache_dir=folder,
                 export="later" if build else "never",
                 threads=self.settings.threads_per_worker,
+                spin=self.settings.encoder_spin,
             )
             dense, self.index_status = open_index(folder, self.kb, embedder, force=force, build=build)
             lexical = Lexical(list(self.kb.entries))

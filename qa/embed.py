@@ -65,13 +65,20 @@ class Embedder:
     """
 
     def __init__(
-        self, model: str | Path = "", cache_dir: Path | None = None, *, export: str = "now", threads: int = 0
+        self,
+        model: str | Path = "",
+        cache_dir: Path | None = None,
+        *,
+        export: str = "now",
+        threads: int = 0,
+        spin: bool = True,
     ) -> None:
         """`threads`: the ONNX session's threads for one encode (0: one per core, at most 4); a server with several
         worker processes gives each its share of the cores. `export` says what to do when `cache_dir` holds no ONNX copy yet: "now" exports (and verifies) it before
         returning; "later" serves with sentence-transformers until `export_in_background()` has made one; "never"
         raises `IndexStoreError` (a serve-only install has no torch to fall back on)."""
         self.threads = threads
+        self.spin = spin  # the ONNX session's threads spin between runs (see `_OnnxEncoder`)
         served = None
         if not model and export == "never" and not _has_packaged_model():
             served = served_model(cache_dir)
@@ -233,16 +240,19 @@ def drop_tokens(
 class _OnnxEncoder:
     """The model's transformer as an ONNX Runtime session, with the model's own tokenizer and pooling."""
 
-    def __init__(self, onnx_path: Path, model_dir: Path, meta: dict[str, Any], threads: int = 0) -> None:
+    def __init__(
+        self, onnx_path: Path, model_dir: Path, meta: dict[str, Any], threads: int = 0, spin: bool = True
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(4, cores())
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # ONNX Runtime's threads spin between and after runs by default; in a server that spinning took ~0.9 of a
-        # core from the threads doing the work (1 worker: 144 -> 199 asks/s without it, bench/load.py).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # ONNX Runtime's threads spin between and after runs by default: ~0.6 ms less a question for one caller at a
+        # time, but in a server the spinning took ~0.9 of a core from the threads doing the work (1 worker: 144 ->
+        # 199 asks/s without it, bench/load.py), so the server turns it off (`Settings.encoder_spin`).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         own = tokenizer_copy(onnx_path)
@@ -285,7 +295,8 @@ class _OnnxEncoder:
 
     @staticmethod
     def _paths(embedder: Embedder, cache_dir: Path) -> tuple[Path, Path]:
-        tag = embedder.model_id.split("@")[-1]
+        # The whole identity: a tuned copy of a model (qa.tune) has the same files and sizes, only another name
+        tag = hashlib.sha256(embedder.model_id.encode()).hexdigest()[:16]
         return cache_dir / f"encoder-{tag}.onnx", cache_dir / f"encoder-{tag}.json"
 
     @classmethod
@@ -298,7 +309,7 @@ class _OnnxEncoder:
                 meta = json.loads(meta_path.read_text())
                 if meta.get("model") == embedder.model_id and meta.get("usable"):
                     _keep_tokenizer(embedder.model_dir, onnx_path)
-                    return cls(onnx_path, embedder.model_dir, meta, embedder.threads)
+                    return cls(onnx_path, embedder.model_dir, meta, embedder.threads, embedder.spin)
             except Exception:  # noqa: BLE001 - an unreadable cache is exported again
                 return False
         if meta_path.exists():
@@ -367,7 +378,7 @@ class _OnnxEncoder:
                     dynamo=False,
                 )
             meta["dim"] = int(transformer.config.hidden_size)
-            candidate = cls(Path(tmp), embedder.model_dir, meta, embedder.threads)
+            candidate = cls(Path(tmp), embedder.model_dir, meta, embedder.threads, embedder.spin)
             ref = embedder._encode_st(list(_PROBES))
             cos = float(np.min((candidate.encode(list(_PROBES)) * ref).sum(1)))
             meta["verified_min_cosine"] = round(cos, 6)
@@ -377,7 +388,7 @@ class _OnnxEncoder:
                 os.replace(tmp, onnx_path)
                 _keep_tokenizer(embedder.model_dir, onnx_path)
             write_atomic(cache_dir, meta_path, json.dumps(meta, indent=2).encode())
-            return cls(onnx_path, embedder.model_dir, meta, embedder.threads) if meta["usable"] else None
+            return cls(onnx_path, embedder.model_dir, meta, embedder.threads, embedder.spin) if meta["usable"] else None
         except Exception:  # noqa: BLE001 - an export that fails leaves sentence-transformers serving
             return None
         finally:

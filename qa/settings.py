@@ -43,6 +43,9 @@ class Settings:
     workers: int = 1
     # Threads for one query embedding (ONNX Runtime); 0: the cores shared out among the worker processes.
     encoder_threads: int = 0
+    # ONNX Runtime's threads spin between runs: lower latency for one caller at a time (the library, the CLI), cores
+    # taken from the other requests in a server, which turns it off unless this variable is set.
+    encoder_spin: bool = True
     deadline: float = 10.0  # seconds a request may wait and run before it is refused with 503
     serve_only: bool = False  # never build: a missing or stale index is an error naming `roadmap-qa build-index`
 
