@@ -1,5 +1,5 @@
-"""Load on loopback: 32 clients, 2,000 requests, against 1 worker and N workers in the same run (each twice,
-alternated; the summary line has the medians and the worst p99).
+"""Load on loopback: 32 clients, 2,000 requests, against 1 worker, N workers and 1 worker held to one core (one
+encoder thread) in the same run (each twice, alternated; the summary line has the medians and the worst p99).
 
 Prints p50/p99 latency, throughput, errors, how the connections were spread over the workers, health latency while
 the longest allowed ask is in flight, and the RSS of the server and its workers before and after.
@@ -45,9 +45,11 @@ def rss_mb(pid: int) -> float:
     return sum(c.memory_info().rss for c in [p, *p.children(recursive=True)]) / 2**20
 
 
-def start(workers: int, port: int) -> subprocess.Popen:
-    # Both without the chat, which only one worker may serve: the same app on each side of the comparison
-    env = dict(os.environ, ROADMAP_QA_WORKERS=str(workers), ROADMAP_QA_PORT=str(port), ROADMAP_QA_CHAT="false")
+def start(workers: int, port: int, threads: int = 0) -> subprocess.Popen:
+    # All without the chat, which only one worker may serve: the same app on each side of the comparison.
+    # `threads`: the encoder's threads per worker (0: the default, the cores shared out among the workers).
+    env = dict(os.environ, ROADMAP_QA_WORKERS=str(workers), ROADMAP_QA_PORT=str(port), ROADMAP_QA_CHAT="false",
+               ROADMAP_QA_ENCODER_THREADS=str(threads))  # fmt: skip
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -171,30 +173,33 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=2, help="runs of each server, alternated; medians reported")
     args = ap.parse_args()
-    results: dict[int, list[dict]] = {1: [], args.workers: []}
-    for _ in range(args.repeats):  # alternated, so a machine that slows down weighs on both alike
-        for n, port in ((1, 7891), (args.workers, 7892)):
-            r = measure(n, port, args.clients, args.requests)
-            results[n].append(r)
+    # The default single worker (its encoder on every core), N workers, and one worker held to one core (one
+    # encoder thread): the last shows how throughput grows per core, the first what one process already gets.
+    servers = {"1 worker": (1, 0, 7891), f"{args.workers} workers": (args.workers, 0, 7892), "1 worker on 1 core": (1, 1, 7893)}
+    results: dict[str, list[dict]] = {label: [] for label in servers}
+    for _ in range(args.repeats):  # alternated, so a machine that slows down weighs on all alike
+        for label, (n, threads, port) in servers.items():
+            r = measure(n, port, args.clients, args.requests, threads)
+            results[label].append(r)
             print(
-                f"workers={n} ({r['client']}, {r.get('requests', args.requests):.0f} asks, connections {r['split']}): "
+                f"{label} ({r['client']}, {r.get('requests', args.requests):.0f} asks, connections {r['split']}): "
                 f"{r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, errors {r['errors']:.0f}, "
                 f"health during slow asks {r['health_ms']:.0f} ms, RSS {r['rss_before']:.0f} -> {r['rss_after']:.0f} MB, "
                 f"SIGTERM to exit {r['sigterm_s']:.1f} s"
             )
-    one = statistics.median(r["rps"] for r in results[1])
-    many = statistics.median(r["rps"] for r in results[args.workers])
-    worst = max(r["p99"] for r in results[args.workers])
+    one, many, core = (statistics.median(r["rps"] for r in results[label]) for label in servers)
+    worst = max(r["p99"] for r in results[f"{args.workers} workers"])
     errors = sum(r["errors"] for rs in results.values() for r in rs)
     print(
-        f"median of {args.repeats}: 1 worker {one:.0f} req/s, {args.workers} workers {many:.0f} req/s, "
-        f"throughput {many / one:.2f}x; worst p99 with {args.workers} workers {worst:.0f} ms; errors {errors:.0f}"
+        f"median of {args.repeats}: 1 worker {one:.0f} req/s, {args.workers} workers {many:.0f} req/s "
+        f"({many / one:.2f}x), 1 worker on 1 core {core:.0f} req/s ({args.workers} workers {many / core:.2f}x); "
+        f"worst p99 with {args.workers} workers {worst:.0f} ms; errors {errors:.0f}"
     )
 
 
-def measure(n: int, port: int, clients: int, requests: int) -> dict:
+def measure(n: int, port: int, clients: int, requests: int, threads: int = 0) -> dict:
     """One server with `n` workers under the load, then the slow asks, then SIGTERM."""
-    proc = start(n, port)
+    proc = start(n, port, threads)
     url = f"http://127.0.0.1:{port}"
     try:
         load(url, 8, 200)  # warm up
