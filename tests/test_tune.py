@@ -62,9 +62,8 @@ def test_an_overlay_that_does_not_fit_the_model_is_named(tmp_path: Path) -> None
 def test_a_build_uses_the_overlay_when_the_kb_ships_one(tmp_path: Path) -> None:
     """A kb with an overlay is embedded with the tuned model (laid into the index folder, exported to ONNX); the ONNX
     query encoder agrees with sentence-transformers on it."""
-    from qa import Assistant
-
     import kb as kbase
+    from qa import Assistant
 
     kb_dir = tmp_path / "kb"
     shutil.copytree(MINI_KB, kb_dir)
@@ -77,5 +76,11 @@ def test_a_build_uses_the_overlay_when_the_kb_ships_one(tmp_path: Path) -> None:
     assert embedder.model_id.startswith("tuned-") and embedder.model_dir.parent == tmp_path / "index"
     assert embedder.backend == "onnxruntime"
     assert np.min((embedder.encode(TEXTS) * embedder._encode_st(TEXTS)).sum(1)) > 0.9999
+    # Its ONNX copy has a name of its own: the tuned folder's files have the packaged model's names and sizes
+    from qa.embed import _OnnxEncoder
+
+    packaged = Embedder.__new__(Embedder)
+    packaged.model_id = model_identity(packaged_model_dir())
+    assert _OnnxEncoder._paths(packaged, tmp_path)[0] != _OnnxEncoder._paths(embedder, tmp_path)[0]
     assert json.loads((tmp_path / "index" / "manifest.json").read_text())["model"] == embedder.model_id
     assert bot.ask("how do i solve for x in an equation").passages[0].id == "algebra"
