@@ -37,17 +37,17 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
     "path, hit1, everything, refused",
     [
         # Floors about three points under what each set measures after the fifth session (Hit@1 / all / off-topic).
-        (BLIND_A, 0.95, 0.95, 0.9),  # tuned on: 0.988 / 0.990 / 12 of 12
+        (BLIND_A, 0.94, 0.94, 0.9),  # tuned on: 0.976 / 0.979 / 12 of 12
         (BLIND_D, 0.95, 0.95, 0.9),  # tuned on: 0.989 / 0.991 / 19 of 19
         (BLIND_E, 0.91, 0.92, 0.9),  # tuned on: 0.948 / 0.961 / 22 of 22
         (BLIND_G, 0.93, 0.94, 0.9),  # tuned on from its first look (0.922 / 0.919 / 15 of 16): 0.961 / 0.970 / 16 of 16
-        (BLIND_I, 0.86, 0.88, 0.9),  # tuned on from its first look (0.868 / 0.889 / 18 of 18): 0.895 / 0.909 / 18 of 18
+        (BLIND_I, 0.88, 0.89, 0.9),  # tuned on from its first look (0.868 / 0.889 / 18 of 18): 0.921 / 0.929 / 18 of 18
         # Never tuned on.
-        (BLIND_B, 0.85, 0.86, 0.9),  # 0.882 / 0.898 / 12 of 12
-        (BLIND_C, 0.92, 0.92, 0.9),  # 0.957 / 0.959 / 22 of 22
-        (BLIND_F, 0.91, 0.90, 0.8),  # 0.950 / 0.935 / 19 of 22
-        (BLIND_H, 0.90, 0.90, 0.85),  # first look 0.921 / 0.909 / 16 of 18; now 0.934 / 0.939 / 17 of 18
-        (BLIND_J, 0.91, 0.89, 0.8),  # first look 0.933 / 0.918 / 16 of 18; now 0.947 / 0.929 / 16 of 18
+        (BLIND_B, 0.86, 0.87, 0.9),  # 0.894 / 0.908 / 12 of 12
+        (BLIND_C, 0.93, 0.93, 0.9),  # 0.968 / 0.967 / 22 of 22
+        (BLIND_F, 0.90, 0.88, 0.8),  # 0.938 / 0.916 / 18 of 22
+        (BLIND_H, 0.91, 0.91, 0.85),  # first look 0.921 / 0.909 / 16 of 18; now 0.947 / 0.950 / 17 of 18
+        (BLIND_J, 0.92, 0.91, 0.85),  # first look 0.933 / 0.918 / 16 of 18; now 0.960 / 0.949 / 17 of 18
     ],
     ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-i-tuning", "blind-b-report",
          "blind-c-report", "blind-f-report", "blind-h-report", "blind-j-report"],
@@ -165,7 +165,7 @@ def test_the_walk_model_is_consulted_only_on_cue_words_and_confirms_real_walks(b
     import json
 
     report = json.loads((bot.settings.index_dir / "ranker.json").read_text())["cv"]["walk"]
-    assert report["cued"]["walks_kept"] > 0.8 and report["cued"]["others_overruled"] > 0.6
+    assert report["cued"]["walks_kept"] > 0.7 and report["cued"]["others_overruled"] > 0.7
 
 
 @pytest.mark.parametrize(
