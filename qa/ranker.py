@@ -3,10 +3,10 @@ are fitted by `qa.fit`, in place of hand-set fusion weights and a fixed threshol
 
 - The ranker is a logistic regression (scikit-learn) over `qa.features.FEATURES`: for each (question, entry) the
   probability that the entry answers the question. Entries are ordered by it.
-- The walk model reads the question's embedding alone: the probability that it asks to walk the roadmap (what comes
-  before or after a concept, a path to one, two concepts compared) rather than for an explanation. Cue words
-  ("before", "from ... to", "compare") raise such a reading; the walk model confirms or overrules it, so that "what
-  should I look at before modelling?" is answered about a first look at the data, not with prerequisites.
+- The walk model reads the question's embedding and length: the probability that it asks to walk the roadmap (what
+  comes before or after a concept, a path to one) rather than for an explanation. Cue words ("before", "need for",
+  "from ... to") raise such a reading; the walk model confirms or overrules it, so that "what do I need for serving a
+  model at a thousand requests a second?" is answered about serving, not with prerequisites.
 - The scope model is a second logistic regression over the question's best scores (how close the nearest phrasing,
   passage and name are, how sure the ranker is, how much closer the nearest off-topic training question is than the
   nearest phrasing) and its embedding: the probability that the kb answers the question at all. Its threshold

@@ -46,8 +46,8 @@ class Ranking:
     # `veto_margin`: a question that stands on its own is then refused whatever topic it names ("my ball python
     # hasn't eaten... before shedding?" is not about Python).
     like_off_topic: bool = False
-    # The walk model finds it likely that the question asks to walk the roadmap (before, after, a path, a
-    # comparison) rather than for an explanation: the walk model's probability at or above its threshold.
+    # The walk model finds it likely that the question asks to walk the roadmap (before, after, a path) rather than
+    # for an explanation: its probability at or above its threshold (`qa.understand.settle` reads it).
     walks: bool = True
 
 

@@ -150,8 +150,8 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
 def settle(turn: Turn, walks: bool) -> Turn:
     """The turn once the walk model has read the question: a walk that rests on cue words alone stands only when the
     model finds a walk likely (`walks`, see `Ranking.walks`); otherwise the question asks for an explanation and the
-    ranking answers it ("once it's trained, how does a model get from my laptop into the app?" asks about
-    deployment, not for a path)."""
+    ranking answers it ("what do I need for serving a model at a thousand requests a second?" asks about serving,
+    not for prerequisites)."""
     if turn.cue_only and not walks:
         return _with(turn, intent=None, cue_only=False)
     return turn

@@ -128,7 +128,7 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         ("my spreadsheet export has duplicate rows, misspelt city names and dates in two formats. where do i start?",
          "data-cleaning"),
         # Cue words read these as prerequisites ("need for", "needed for"); the walk model overrules them
-        ("what do I need for serving a model at a thousand requests a second?", "model-serving"),
+        ("what do I need for serving a model at a thousand requests a second?", "model-serving|scalability"),
         ("Is SQL needed for pulling training data out of our warehouse, or can pandas do it all?", "sql"),
     ],
     ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time",
