@@ -59,10 +59,15 @@ SCOPE_RULE = "max kept + refused, out of fold"
 VETO_KEEP = 0.999
 # The walk model (`qa.ranker.ModeModels.walk`): questions that ask to walk the roadmap (`training/walks.jsonl`)
 # against every in-scope training question (phrasings at SCOPE_ASK_WEIGHT), classes weighed the same; its threshold
-# is the balanced one out of fold over the questions cue words read as walks (the ones it is consulted on). C chosen
+# (WALK_KEEP below) is set out of fold on the questions cue words read as walks (the ones it is consulted on). C chosen
 # out of fold on those (with 3,732 asks): walks kept / others overruled 0.833 / 0.703 at C 0.01, 0.821 / 0.703 at
 # 0.03, 0.798 / 0.707 at 0.1, 0.750 / 0.752 at 0.3, 0.738 / 0.761 at 1.0. With 4,264 asks, C 0.01: 0.754 / 0.838.
 C_WALK = 0.01
+# A real walk answered as an explanation loses what was asked ("What comes after Python?" must list what follows),
+# while a look-alike answered as a walk still leads with its topic's passage: the walk model's threshold keeps this
+# share of the cued walk questions out of fold instead of balancing both kinds (the balanced one, 0.79 with 4,264
+# asks, overruled "What comes after Python?" and "I know Python and statistics, how do I get to random forests?").
+WALK_KEEP = 0.9
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ def training_hash(
         SCOPE_RULE,
         VETO_KEEP,
         C_WALK,
+        WALK_KEEP,
         HARD_NEGATIVES,
         FOLDS,
     )
@@ -271,9 +277,10 @@ def train_walk(walks: Walks, c: float = C_WALK) -> tuple[Linear | None, dict[str
         m = fit_linear(x[tr], walks.y[tr], w[tr], walk_inputs(), c)
         p[te] = 1 / (1 + np.exp(-m.logit(x[te])))
     pos, neg = walks.y == 1, walks.y == 0
-    # Balanced on the questions it is consulted on (those cue words read as walks), when both kinds are there
+    # On the questions it is consulted on (those cue words read as walks, when both kinds are there): the threshold
+    # that keeps WALK_KEEP of the real walks out of fold
     on = walks.cued if (walks.cued & pos).any() and (walks.cued & neg).any() else np.ones(len(x), bool)
-    cut = balanced_threshold(p[on & pos], p[on & neg])
+    cut = float(np.quantile(p[on & pos], 1 - WALK_KEEP))
     model = replace(fit_linear(x, walks.y, w, walk_inputs(), c), threshold=round(cut, 4))
 
     def split(mask: np.ndarray) -> dict[str, Any]:
