@@ -61,7 +61,7 @@ VETO_KEEP = 0.999
 # against every in-scope training question (phrasings at SCOPE_ASK_WEIGHT), classes weighed the same; its threshold
 # (WALK_KEEP below) is set out of fold on the questions cue words read as walks (the ones it is consulted on). C chosen
 # out of fold on those (with 3,732 asks): walks kept / others overruled 0.833 / 0.703 at C 0.01, 0.821 / 0.703 at
-# 0.03, 0.798 / 0.707 at 0.1, 0.750 / 0.752 at 0.3, 0.738 / 0.761 at 1.0. With 4,264 asks, C 0.01: 0.754 / 0.838.
+# 0.03, 0.798 / 0.707 at 0.1, 0.750 / 0.752 at 0.3, 0.738 / 0.761 at 1.0 (each at its balanced threshold).
 C_WALK = 0.01
 # A real walk answered as an explanation loses what was asked ("What comes after Python?" must list what follows),
 # while a look-alike answered as a walk still leads with its topic's passage: the walk model's threshold keeps this
@@ -263,8 +263,8 @@ class Walks:
 
 
 def train_walk(walks: Walks, c: float = C_WALK) -> tuple[Linear | None, dict[str, Any]]:
-    """The walk model over the question's embedding, its threshold balanced out of fold; and the out-of-fold split,
-    over all questions and over those cue words read as walks."""
+    """The walk model over the question's embedding and length, its threshold keeping WALK_KEEP of the cued walks out
+    of fold; and the out-of-fold split, over all questions and over those cue words read as walks."""
     if walks.y.sum() == 0 or walks.y.sum() == len(walks.y):
         return None, {}
     from sklearn.model_selection import GroupKFold

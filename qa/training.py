@@ -4,6 +4,7 @@ changes. Kept apart from `qa.ranker` so that serving never imports scikit-learn.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 from kb import KbError, KnowledgeBase, NameIndex
 from qa.errors import IndexStoreError
 from qa.features import Cues, matrix
-from qa.fit import Example, Table, Walks, read_examples, train, train_walk, training_hash
+from qa.fit import SCOPE_ASK_WEIGHT, Example, Table, Walks, read_examples, train, train_walk, training_hash
 from qa.index import DenseIndex
 from qa.intent import parse
 from qa.ranker import FORMAT, RANKER_FILE, Models, walk_vector
@@ -20,7 +21,8 @@ from qa.retrieve import Retriever, rest_of
 from qa.state import State
 from qa.understand import understand
 
-WALKS_FILE = "walks.jsonl"  # questions that ask to walk the roadmap: {"q", "intent", "about"} a line
+# Questions that ask to walk the roadmap ({"q", "intent", "about"} a line) and look-alikes that do not ("intent": null)
+WALKS_FILE = "walks.jsonl"
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -39,8 +41,6 @@ def walk_questions(kb: KnowledgeBase) -> list[tuple[str, bool]]:
     """The walk model's own training questions from `training/walks.jsonl`: (text, whether it asks to walk the
     roadmap). Lines with an "intent" ask for one; lines whose "intent" is null only sound like it ("I check the odd
     values before I model anything, what is that step called?")."""
-    import json
-
     path = training_dir(kb) / WALKS_FILE
     if not path.is_file():
         return []
@@ -62,8 +62,6 @@ def walk_questions(kb: KnowledgeBase) -> list[tuple[str, bool]]:
 def walk_table(retriever: Retriever, names: NameIndex, table: Table, walks: list[tuple[str, bool]]) -> Walks:
     """The walk model's training questions: those of `walks` against every in-scope training question (phrasings at
     `SCOPE_ASK_WEIGHT`), each with whether cue words alone would read it as a walk."""
-    from qa.fit import SCOPE_ASK_WEIGHT
-
     others = [k for k, e in enumerate(table.examples) if e.targets]
     own = [q for q, _ in walks]
     texts = [table.examples[k].text for k in others] + own
