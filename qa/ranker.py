@@ -173,6 +173,11 @@ class Models:
     manifest: dict[str, Any]
 
     @property
+    def walk(self) -> Linear | None:
+        """The walk model (every mode shares it), as `save` writes it."""
+        return next(iter(self.modes.values())).walk if self.modes else None
+
+    @property
     def off_topic(self) -> np.ndarray:
         return next(iter(self.modes.values())).off_topic if self.modes else np.zeros((0, EMBED_DIM), np.float32)
 
