@@ -45,6 +45,8 @@ BLIND_G = ROOT / "tests" / "sets" / "blind_g.jsonl"
 BLIND_H = ROOT / "tests" / "sets" / "blind_h.jsonl"
 BLIND_I = ROOT / "tests" / "sets" / "blind_i.jsonl"
 BLIND_J = ROOT / "tests" / "sets" / "blind_j.jsonl"
+BLIND_K = ROOT / "tests" / "sets" / "blind_k.jsonl"
+BLIND_L = ROOT / "tests" / "sets" / "blind_l.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -74,6 +76,8 @@ BLIND = [
     ("blind H (fourth session's final report set, never tuned on)", BLIND_H),
     ("blind I (tuned on from the fifth session)", BLIND_I),
     ("blind J (fifth session's final report set, never tuned on)", BLIND_J),
+    ("blind K (tuned on from the sixth session)", BLIND_K),
+    ("blind L (sixth session's final report set, never tuned on)", BLIND_L),
 ]
 SETS = [
     *BLIND,
