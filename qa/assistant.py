@@ -93,7 +93,7 @@ class Assistant:
                 spin=self.settings.encoder_spin,
             )
             dense, self.index_status = open_index(folder, self.kb, embedder, force=force, build=build)
-            lexical = Lexical(list(self.kb.entries))
+            lexical = Lexical(list(self.kb.entries), folder, write=build)
             full = Retriever(self.kb, "hybrid", embedder, dense, lexical)
             models, trained = open_models(folder, full, self.names, force=force, build=build)
             if trained != "loaded":

@@ -44,7 +44,10 @@ DENSE_FEATURES: tuple[str, ...] = (
     "rest_gap_asks",
     "rest_vote",
 )
-LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks")
+# The 4-gram cosines come as the gap to the best entry only: a misspelt word keeps most of its 4-grams, so they rank
+# where BM25's whole words miss (grouped CV, 5,752 asks: asks Hit@1 0.891 -> 0.895; tuning sets with a quarter of
+# their words misspelt: +4 of 473 questions, clean: +1).
+LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks", "gap_grams", "gap_grams_asks")
 # How the question names the entry's concept, and the entry's kind against cues in the question's wording.
 _SHARED: tuple[str, ...] = (
     "named_self",
@@ -113,6 +116,8 @@ class Signals:
     rest_vote: np.ndarray | None = None
     known_words: float = 0.0  # the share of the question's content words found in the kb (BM25's vocabulary)
     bm25_asks: np.ndarray | None = None  # raw BM25 of each entry's best phrasing
+    grams: np.ndarray | None = None  # character 4-gram cosine of the passage (`qa.lexical.CharGrams`)
+    grams_asks: np.ndarray | None = None  # ...and of each entry's best phrasing
 
 
 class Layout:
@@ -168,6 +173,8 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_bm25": bm25 - bm25.max(),
         "bm25_asks": bm25_asks,
         "gap_bm25_asks": bm25_asks - bm25_asks.max(),
+        "gap_grams": _gap(s.grams),
+        "gap_grams_asks": _gap(s.grams_asks),
         "named_self": named_self,
         "named_coverage": coverage,
         "named_about": named_about,

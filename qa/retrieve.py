@@ -125,10 +125,11 @@ class Retriever:
                 rest_views, rest_asks, rest_vote = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         lexical = self._lexical is not None and self.mode != "dense"
-        bm25, bm25_asks, known = self._lexical.read(query, leave_out) if lexical else (zeros, zeros, 0.0)  # type: ignore[union-attr]
+        lex = self._lexical.read(query, leave_out) if lexical else None  # type: ignore[union-attr]
         words = len(normalize(query).split())
-        return Signals(passage, names, asks, vote, bm25, tuple(mentions), cues, words, vector, *rest, known_words=known,
-                       bm25_asks=bm25_asks)  # fmt: skip
+        return Signals(passage, names, asks, vote, lex.bm25 if lex else zeros, tuple(mentions), cues, words, vector,
+                       *rest, known_words=lex.known if lex else 0.0, bm25_asks=lex.bm25_asks if lex else zeros,
+                       grams=lex.grams if lex else zeros, grams_asks=lex.grams_asks if lex else zeros)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""

@@ -243,9 +243,40 @@ def test_the_lexical_phrasings_view_scores_an_entry_by_its_best_phrasing_and_can
             target, text = i, t.asks[0]
             break
         row += len(t.asks)
-    _, best, _ = lexical.read(text)
+    best = lexical.read(text).bm25_asks
     assert int(np.argmax(best)) == target
-    _, hidden, _ = lexical.read(text, leave_out=row)
+    hidden = lexical.read(text, leave_out=row).bm25_asks
     assert hidden[target] < best[target]
     others = np.arange(len(entries)) != target
     assert np.array_equal(hidden[others], best[others])
+
+
+def test_character_grams_meet_a_misspelt_word_that_bm25_misses_and_are_kept_beside_the_index(real_kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The 4-gram cosine finds "kubernetes" in "kubernates" (BM25's whole words find nothing); the table is saved in
+    the index folder, read back the same, rebuilt when the texts change, and a damaged file is rebuilt, not trusted."""
+    import numpy as np
+
+    from qa.lexical import GRAMS_FILE, CharGrams, Lexical
+
+    entries = list(real_kb.entries)
+    k8s = next(i for i, t in enumerate(entries) if t.id == "kubernetes")
+    lexical = Lexical(entries, tmp_path)
+    typo = lexical.read("what is kubernates")
+    assert int(np.argmax(typo.grams)) == k8s
+    assert not typo.bm25.any()  # "kubernates" is no word of any passage
+    assert (tmp_path / GRAMS_FILE).is_file()
+
+    texts = ["data cleaning and missing values", "kubernetes runs containers"]
+    built = CharGrams.cached(texts, tmp_path)
+    again = CharGrams.cached(texts, tmp_path)
+    assert np.array_equal(built.scores("kubernates pods"), again.scores("kubernates pods"))
+    assert again.scores("kubernates pods").argmax() == 1
+    other = CharGrams.cached(["kubernetes runs containers", "data cleaning and missing values"], tmp_path)
+    assert other.scores("kubernates pods").argmax() == 0  # new texts, new table
+    (tmp_path / GRAMS_FILE).write_bytes(b"not a numpy file")
+    assert CharGrams.cached(texts, tmp_path).scores("kubernates pods").argmax() == 1
+    assert CharGrams.load(tmp_path / GRAMS_FILE, CharGrams.key(texts)) is not None  # and saved whole again
+    # a read-only start (serve_only) reads the table but never writes it
+    fresh = tmp_path / "ro"
+    CharGrams.cached(texts, fresh, write=False)
+    assert not (fresh / GRAMS_FILE).exists()
