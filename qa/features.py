@@ -43,6 +43,10 @@ DENSE_FEATURES: tuple[str, ...] = (
     "rest_gap_passage",
     "rest_gap_asks",
     "rest_vote",
+    # The centroid of an entry's phrasings, as the gap to the best entry: steadier than the best single phrasing
+    # (grouped CV on 5,752 asks: Hit@1 0.895 -> 0.896; tuning sets +2 questions clean, +5 with a quarter of their
+    # words misspelt).
+    "gap_centroid",
 )
 # The 4-gram cosines come as the gap to the best entry only: a misspelt word keeps most of its 4-grams, so they rank
 # where BM25's whole words miss (grouped CV, 5,752 asks: asks Hit@1 0.891 -> 0.895; tuning sets with a quarter of
@@ -118,6 +122,7 @@ class Signals:
     bm25_asks: np.ndarray | None = None  # raw BM25 of each entry's best phrasing
     grams: np.ndarray | None = None  # character 4-gram cosine of the passage (`qa.lexical.CharGrams`)
     grams_asks: np.ndarray | None = None  # ...and of each entry's best phrasing
+    centroid: np.ndarray | None = None  # cosine to the mean direction of each entry's phrasings
 
 
 class Layout:
@@ -166,6 +171,7 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_names": s.names - s.names.max(),
         "gap_asks": s.asks - s.asks.max(),
         "vote_asks": s.vote,
+        "gap_centroid": _gap(s.centroid),
         "rest_gap_passage": _gap(s.rest_passage),
         "rest_gap_asks": _gap(s.rest_asks),
         "rest_vote": s.rest_vote if s.rest_vote is not None else s.vote,

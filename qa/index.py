@@ -97,6 +97,15 @@ class DenseIndex:
         # A read-only view of the stored rows (no copy), for `row_scores`.
         n, d = self._index.ntotal, self._index.d
         self._rows = faiss.rev_swig_ptr(self._index.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), np.float32)
+        # The length of the sum of each entry's phrasing vectors, whole and without each phrasing: an entry's
+        # centroid cosine is the sum of its phrasings' cosines over that length (see `split`).
+        asks = self._rows[len(self.ids) * len(self.views) :]
+        sums = np.zeros((len(self.ids), d), dtype=np.float64)
+        np.add.at(sums, self.ask_owner, asks)
+        self._centre_norm = np.linalg.norm(sums, axis=1)
+        own = sums[self.ask_owner]
+        without = self._centre_norm[self.ask_owner] ** 2 - 2 * np.einsum("ij,ij->i", own, asks) + np.einsum("ij,ij->i", asks, asks)
+        self._centre_norm_without = np.sqrt(np.maximum(without, 0.0))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -138,18 +147,30 @@ class DenseIndex:
         """Cosine similarity of the query to every entry in each per-entry view: shape (views, entries), `ids` order."""
         return self.split(self.row_scores(query)[0])[0]
 
-    def split(self, row: np.ndarray, leave_out: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One query's row scores as (per-entry views (views, entries), best phrasing per entry, neighbour vote).
+    def split(
+        self, row: np.ndarray, leave_out: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One query's row scores as (per-entry views (views, entries), best phrasing per entry, neighbour vote,
+        centroid cosine per entry).
 
         The vote shares 1.0 among the entries owning the query's VOTE_K nearest phrasings, each weighted by how
-        close it is (softmax at VOTE_TEMPERATURE). `leave_out` skips one phrasing row, so a phrasing asked as a
-        training question never meets its own vector. An entry with no phrasing scores -1 in the asks view."""
+        close it is (softmax at VOTE_TEMPERATURE). The centroid cosine is the query's cosine to the mean direction
+        of an entry's phrasings: steadier than the best one, which a single near-duplicate decides. `leave_out`
+        skips one phrasing row, so a phrasing asked as a training question never meets its own vector. An entry
+        with no phrasing scores -1 in the asks view and 0 in the centroid."""
         n = len(self.ids)
         per_view = row[: n * len(self.views)].reshape(len(self.views), n)
         asks = row[n * len(self.views) :]
         best = np.full(n, -1.0, dtype=np.float32)
         vote = np.zeros(n, dtype=np.float32)
+        centroid = np.zeros(n, dtype=np.float32)
         if len(asks):
+            total = np.bincount(self.ask_owner, weights=asks, minlength=n)
+            norm = self._centre_norm.copy()
+            if leave_out is not None:
+                total[self.ask_owner[leave_out]] -= asks[leave_out]
+                norm[self.ask_owner[leave_out]] = self._centre_norm_without[leave_out]
+            centroid = np.divide(total, norm, out=np.zeros(n), where=norm > 1e-9).astype(np.float32)
             if leave_out is not None:
                 asks = asks.copy()
                 asks[leave_out] = -1.0
@@ -157,7 +178,7 @@ class DenseIndex:
             near = np.argpartition(-asks, min(VOTE_K, len(asks) - 1))[:VOTE_K]
             w = np.exp((asks[near] - asks[near].max()) / VOTE_TEMPERATURE)
             np.add.at(vote, self.ask_owner[near], w / w.sum())
-        return per_view, best, vote
+        return per_view, best, vote, centroid
 
     def all_scores(self, query: np.ndarray, view: str = "passage") -> np.ndarray:
         """Cosine similarity of the query to every entry in one view, in `ids` order."""

@@ -40,7 +40,7 @@ from qa.index import inner_products
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
 FORMAT = 5  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
-# 4: the walk model; 5: character 4-gram features
+# 4: the walk model; 5: character 4-gram features, the phrasings' centroid
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",

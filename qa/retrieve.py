@@ -106,7 +106,7 @@ class Retriever:
         ranker can tell a subject from a tool named in passing; `rest_row` is that text's precomputed row."""
         n = len(self._entries)
         zeros = np.zeros(n, dtype=np.float32)
-        passage = names = asks = vote = zeros
+        passage = names = asks = vote = centroid = zeros
         rest = (zeros, zeros, zeros)
         remainder = rest_of(query, mentions)
         vector = rest_vector = None
@@ -115,21 +115,22 @@ class Retriever:
         if self._dense is not None and self.mode != "bm25":
             if row is None:
                 row = self._dense.row_scores(vector)[0]
-            per_view, asks, vote = self._dense.split(row, leave_out)
+            per_view, asks, vote, centroid = self._dense.split(row, leave_out)
             by_view = dict(zip(self._dense.views, per_view, strict=True))
             passage, names = by_view["passage"], by_view.get("names", zeros)
             rest = (passage, asks, vote)
             if remainder is not None:
                 if rest_row is None:
                     rest_row = self._dense.row_scores(rest_vector)[0]
-                rest_views, rest_asks, rest_vote = self._dense.split(rest_row, leave_out)
+                rest_views, rest_asks, rest_vote, _ = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         lexical = self._lexical is not None and self.mode != "dense"
         lex = self._lexical.read(query, leave_out) if lexical else None  # type: ignore[union-attr]
         words = len(normalize(query).split())
         return Signals(passage, names, asks, vote, lex.bm25 if lex else zeros, tuple(mentions), cues, words, vector,
                        *rest, known_words=lex.known if lex else 0.0, bm25_asks=lex.bm25_asks if lex else zeros,
-                       grams=lex.grams if lex else zeros, grams_asks=lex.grams_asks if lex else zeros)  # fmt: skip
+                       grams=lex.grams if lex else zeros, grams_asks=lex.grams_asks if lex else zeros,
+                       centroid=centroid)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""

@@ -76,14 +76,24 @@ def test_each_entry_is_embedded_as_a_passage_by_its_names_and_by_each_ask(
     # The asks view: each entry scores by its best phrasing; leaving one phrasing out never uses its vector.
     ask_cos = embedder.encode(asks) @ q
     owner = [i for i, t in enumerate(kb.entries) for _ in t.asks]
-    _, best, vote = index.split(index.row_scores(q)[0])
+    _, best, vote, centroid = index.split(index.row_scores(q)[0])
+    ask_vecs = embedder.encode(asks)
+
+    def centre(i: int, skip: int | None = None) -> float:
+        rows = [v for j, (v, o) in enumerate(zip(ask_vecs, owner, strict=True)) if o == i and j != skip]
+        mean = np.mean(rows, axis=0)
+        return float(mean @ q / np.linalg.norm(mean))
+
     for i in range(len(kb.entries)):
         assert np.isclose(best[i], max(c for c, o in zip(ask_cos, owner, strict=True) if o == i), atol=1e-5)
+        assert np.isclose(centroid[i], centre(i), atol=1e-4)  # the mean direction of its phrasings
     assert np.isclose(vote.sum(), 1.0, atol=1e-5)
     top = int(np.argmax(ask_cos))
-    _, without, _ = index.split(index.row_scores(q)[0], leave_out=top)
+    _, without, _, centroid_without = index.split(index.row_scores(q)[0], leave_out=top)
     others = [c for j, (c, o) in enumerate(zip(ask_cos, owner, strict=True)) if o == owner[top] and j != top]
     assert np.isclose(without[owner[top]], max(others), atol=1e-5)
+    assert np.isclose(centroid_without[owner[top]], centre(owner[top], skip=top), atol=1e-4)
+    assert not np.isclose(centroid_without[owner[top]], centroid[owner[top]], atol=1e-4)
 
 
 def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embedder: Embedder, mini: Path) -> None:
