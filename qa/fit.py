@@ -27,6 +27,7 @@ from qa.ranker import (
     Linear,
     ModeModels,
     columns,
+    kb_closeness,
     scope_inputs,
     scope_row,
     scope_vector,
@@ -232,8 +233,7 @@ def train(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> t
     w = _scope_weights(table, in_scope)
     near_off = near_off_topic(table, in_scope)
     memory = np.ascontiguousarray(table.vectors[~in_scope], dtype=np.float32)
-    asks_col = FEATURES.index("cos_asks")
-    margin = np.array([near_off[k] - table.x[k][:, asks_col].max() for k in range(len(table.examples))])
+    margin = np.array([near_off[k] - kb_closeness(table.x[k]) for k in range(len(table.examples))])
     veto = float(np.quantile(margin[in_scope], VETO_KEEP)) if in_scope.any() else math.inf
     report: dict[str, Any] = {}
     out: dict[str, ModeModels] = {}

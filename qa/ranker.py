@@ -39,8 +39,8 @@ from qa.index import inner_products
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
-FORMAT = 5  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
-# 4: the walk model; 5: character 4-gram features, the phrasings' centroid
+FORMAT = 6  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+# 4: the walk model; 5: character 4-gram features, the phrasings' centroid; 6: the veto against phrasings or names
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",
@@ -128,10 +128,18 @@ def scope_row(
         "named": float(col["named_self"].max() > 0),
         "log_words": math.log1p(words),
         "known_words": known_words,
-        # How much closer the nearest off-topic training question is than the nearest learner phrasing: most
-        # off-topic questions are above 0, almost every in-scope one below (see `ModeModels.veto_margin`).
-        "off_topic_margin": near_off_topic - float(col["cos_asks"].max()),
+        # How much closer the nearest off-topic training question is than the kb (`kb_closeness`): most off-topic
+        # questions are above 0, almost every in-scope one below (see `ModeModels.veto_margin`).
+        "off_topic_margin": near_off_topic - kb_closeness(feats),
     }
+
+
+def kb_closeness(feats: np.ndarray) -> float:
+    """How close a question comes to the kb: its best cosine to a learner phrasing or to an entry's names. The names
+    count because phrasings mostly describe a topic without naming it, so a question that only names one ("What
+    are the prerequisites for attention and transformers?", 0.51 to the nearest phrasing) would otherwise sit
+    nearer a film question ("in what order should I watch the transformers movies", 0.58) than the kb."""
+    return float(max(feats[:, FEATURES.index("cos_asks")].max(), feats[:, FEATURES.index("cos_names")].max()))
 
 
 @dataclass(frozen=True)
@@ -139,11 +147,11 @@ class ModeModels:
     ranker: Linear
     scope: Linear
     # Embeddings of the off-topic training questions (one row each, shared by every mode): a question much closer to
-    # one of them than to any learner phrasing is a near miss of a kind seen before ("solve this for me: 2x + 3y =
+    # one of them than to the kb (`kb_closeness`) is a near miss of a kind seen before ("solve this for me: 2x + 3y =
     # 7", "how does an H-1B transfer work?"), which a linear reading of the embedding alone does not separate from the
     # roadmap topics they name.
     off_topic: np.ndarray
-    # A question closer to an off-topic training question than to any learner phrasing by more than this is refused
+    # A question closer to an off-topic training question than to the kb by more than this is refused
     # even when it names a topic: the margin that only 1 in 1,000 in-scope training questions passes (VETO_KEEP).
     veto_margin: float = math.inf
     # Over the question's embedding, shared by every mode; None when the training data has no walk questions.

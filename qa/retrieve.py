@@ -42,7 +42,7 @@ class Ranking:
     passages: list[Passage]
     in_scope: float  # the scope model's probability
     confident: bool  # in_scope at or above the threshold chosen by cross-validation
-    # The nearest training question is an off-topic one, closer than any learner phrasing by more than the models'
+    # The nearest training question is an off-topic one, closer than the kb (`kb_closeness`) by more than the models'
     # `veto_margin`: a question that stands on its own is then refused whatever topic it names ("my ball python
     # hasn't eaten... before shedding?" is not about Python).
     like_off_topic: bool = False
