@@ -142,6 +142,35 @@ def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question:
     assert ans.intent not in ("prerequisites", "next_topics", "learning_path")
 
 
+def test_a_question_that_only_names_its_topic_is_not_vetoed_by_an_off_topic_look_alike(bot: Assistant) -> None:
+    """The veto compares the nearest off-topic training question with the kb's phrasings and names: a question that
+    names a topic (which few phrasings do) is answered though a film question shares its words; the film question
+    itself is still refused."""
+    ans = bot.ask("What are the prerequisites for attention and transformers?")
+    assert ans.confident and ans.intent == "prerequisites" and ans.topic is not None
+    assert ans.topic["id"] == "attention-transformers" and ans.prerequisites
+    films = bot.ask("in which order should I watch the Transformers films?")
+    assert not films.confident and films.intent == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("hw do i stop my modle from overfiting the trainign data", "overfitting|prevent-overfitting"),
+        ("whats kubernates used for in ml", "kubernetes"),
+        ("hyperparamter tunning with gird search takes forever, is ther a smarter way", "hyperparameter-tuning"),
+    ],
+    ids=["overfitting", "kubernetes", "hyperparameter-tuning"],
+)
+def test_misspelt_questions_reach_their_topic(bot: Assistant, question: str, expected: str) -> None:
+    """Typed fast, misspelt: still answered with the right topic, with confidence (the embedding's word pieces and
+    the lexical side's character 4-grams both carry a misspelt word; `test_index` pins the 4-grams alone)."""
+    import re
+
+    ans = bot.ask(question)
+    assert ans.confident and re.fullmatch(expected, ans.passages[0].id), (ans.intent, ans.passages[:2])
+
+
 def test_the_walk_model_is_consulted_only_on_cue_words_and_confirms_real_walks(bot: Assistant) -> None:
     """Cue words mark a question as a possible walk; the walk model (trained on `training/walks.jsonl`) confirms the
     real ones and overrules the rest, and a question without cue words is never made a walk."""
