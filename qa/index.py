@@ -101,7 +101,11 @@ class DenseIndex:
         # centroid cosine is the sum of its phrasings' cosines over that length (see `split`).
         asks = self._rows[len(self.ids) * len(self.views) :]
         sums = np.zeros((len(self.ids), d), dtype=np.float64)
-        np.add.at(sums, self.ask_owner, asks)
+        if len(asks):  # one sum per entry over its run of rows (np.add.at would take ~0.1 s at 6,600 phrasings)
+            order = np.argsort(self.ask_owner, kind="stable")
+            owners = self.ask_owner[order]
+            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            sums[owners[starts]] = np.add.reduceat(asks[order].astype(np.float64), starts, axis=0)
         self._centre_norm = np.linalg.norm(sums, axis=1)
         own = sums[self.ask_owner]
         without = self._centre_norm[self.ask_owner] ** 2 - 2 * np.einsum("ij,ij->i", own, asks) + np.einsum("ij,ij->i", asks, asks)
