@@ -47,11 +47,14 @@ DENSE_FEATURES: tuple[str, ...] = (
     # (grouped CV on 5,752 asks: Hit@1 0.895 -> 0.896; tuning sets +2 questions clean, +5 with a quarter of their
     # words misspelt).
     "gap_centroid",
+    "cos_centroid",
 )
 # The 4-gram cosines come as the gap to the best entry only: a misspelt word keeps most of its 4-grams, so they rank
 # where BM25's whole words miss (grouped CV, 5,752 asks: asks Hit@1 0.891 -> 0.895; tuning sets with a quarter of
 # their words misspelt: +4 of 473 questions, clean: +1).
-LEXICAL_FEATURES: tuple[str, ...] = ("bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks", "gap_grams", "gap_grams_asks")
+LEXICAL_FEATURES: tuple[str, ...] = (
+    "bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks", "gap_grams", "gap_grams_asks", "grams_asks"
+)
 # How the question names the entry's concept, and the entry's kind against cues in the question's wording.
 _SHARED: tuple[str, ...] = (
     "named_self",
@@ -172,6 +175,7 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_asks": s.asks - s.asks.max(),
         "vote_asks": s.vote,
         "gap_centroid": _gap(s.centroid),
+        "cos_centroid": s.centroid if s.centroid is not None else np.zeros(n, dtype=np.float32),
         "rest_gap_passage": _gap(s.rest_passage),
         "rest_gap_asks": _gap(s.rest_asks),
         "rest_vote": s.rest_vote if s.rest_vote is not None else s.vote,
@@ -181,6 +185,7 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_bm25_asks": bm25_asks - bm25_asks.max(),
         "gap_grams": _gap(s.grams),
         "gap_grams_asks": _gap(s.grams_asks),
+        "grams_asks": s.grams_asks if s.grams_asks is not None else np.zeros(n, dtype=np.float32),
         "named_self": named_self,
         "named_coverage": coverage,
         "named_about": named_about,

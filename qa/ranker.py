@@ -39,9 +39,9 @@ from qa.index import inner_products
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
-FORMAT = 7  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+FORMAT = 8  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
 # 4: the walk model; 5: character 4-gram features, the phrasings' centroid; 6: the veto against phrasings or names;
-# 7: the ranker a conditional logit
+# 7: the ranker a conditional logit; 8: the scope model reads the best centroid and 4-gram closeness
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",
@@ -50,7 +50,9 @@ SCOPE_FEATURES: tuple[str, ...] = (
     "max_cos_asks",
     "max_cos_passage",
     "max_cos_names",
+    "max_cos_centroid",
     "max_bm25",
+    "max_grams_asks",
     "named",
     "log_words",
     "known_words",
@@ -58,7 +60,7 @@ SCOPE_FEATURES: tuple[str, ...] = (
 )
 _MODE_SCOPE = {
     "hybrid": SCOPE_FEATURES,
-    "dense": tuple(f for f in SCOPE_FEATURES if f not in ("max_bm25", "known_words")),
+    "dense": tuple(f for f in SCOPE_FEATURES if f not in ("max_bm25", "known_words", "max_grams_asks")),
     # No dense view: no cosines, and no margin over the nearest phrasing (the veto is off too)
     "bm25": tuple(f for f in SCOPE_FEATURES if not f.startswith("max_cos") and f != "off_topic_margin"),
 }
@@ -125,7 +127,9 @@ def scope_row(
         "max_cos_asks": float(col["cos_asks"].max()),
         "max_cos_passage": float(col["cos_passage"].max()),
         "max_cos_names": float(col["cos_names"].max()),
+        "max_cos_centroid": float(col["cos_centroid"].max()),
         "max_bm25": float(col["bm25"].max()),
+        "max_grams_asks": float(col["grams_asks"].max()),
         "named": float(col["named_self"].max() > 0),
         "log_words": math.log1p(words),
         "known_words": known_words,
