@@ -1,15 +1,15 @@
 """The learned ranking and the calibrated confidence, as serving uses them (plain numbers, no scikit-learn); they
 are fitted by `qa.fit`, in place of hand-set fusion weights and a fixed threshold.
 
-- The ranker is a conditional logit over `qa.features.FEATURES`: one linear score per (question, entry), whose
-  softmax over the entries is the probability that each answers the question. Entries are ordered by it.
+- The ranker is a logistic regression (scikit-learn) over `qa.features.FEATURES`: for each (question, entry) the
+  probability that the entry answers the question. Entries are ordered by it.
 - The walk model reads the question's embedding and length: the probability that it asks to walk the roadmap (what
   comes before or after a concept, a path to one) rather than for an explanation. Cue words ("before", "need for",
   "from ... to") raise such a reading; the walk model confirms or overrules it, so that "what do I need for serving a
   model at a thousand requests a second?" is answered about serving, not with prerequisites.
 - The scope model is a second logistic regression over the question's best scores (how close the nearest phrasing,
   passage and name are, how sure the ranker is, how much closer the nearest off-topic training question is than the
-  kb) and its embedding: the probability that the kb answers the question at all. Its threshold
+  nearest phrasing) and its embedding: the probability that the kb answers the question at all. Its threshold
   refuses a set share of off-topic questions out of fold.
 
 Both are trained at build time on the kb's learner phrasings (`asks`, each labelled with its entry) plus the labelled
@@ -39,9 +39,10 @@ from qa.index import inner_products
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
-FORMAT = 8  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+FORMAT = 9  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
 # 4: the walk model; 5: character 4-gram features, the phrasings' centroid; 6: the veto against phrasings or names;
-# 7: the ranker a conditional logit; 8: the scope model reads the best centroid and 4-gram closeness
+# 7: the ranker a conditional logit; 8: the scope model reads the best centroid and 4-gram closeness; 9: the ranker a
+# logistic regression over single rows again
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",

@@ -108,38 +108,3 @@ def test_the_veto_margin_is_set_by_the_training_questions(bot: Assistant, index_
     assert bot.retriever.models.veto_margin == pytest.approx(report["margin"], abs=1e-4)
     assert models.modes["hybrid"].veto_margin == bot.retriever.models.veto_margin
     assert models.modes["bm25"].veto_margin == float("inf")  # no dense view, no nearest phrasing to compare with
-
-
-def test_the_ranker_is_fitted_as_a_softmax_over_each_questions_candidates() -> None:
-    """`fit_ranker` learns one weight vector whose softmax over each question's candidate rows picks its answer: on
-    questions where only the first feature tells the answer apart (the second is noise, the third constant), the
-    weights lean on the first, held-out questions rank their answer first, and a question's weight counts."""
-    import numpy as np
-
-    from qa.fit import fit_ranker
-    from qa.ranker import softmax
-
-    rng = np.random.default_rng(0)
-
-    def questions(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x = np.concatenate([rng.normal(size=(n * 6, 2)), np.ones((n * 6, 1))], axis=1)
-        y = np.zeros(n * 6, dtype=np.int64)
-        y[rng.integers(0, 6, n) + np.arange(n) * 6] = 1
-        x[y == 1, 0] += 2.0
-        return x, y, np.repeat(np.arange(n), 6)
-
-    x, y, g = questions(300)
-    model = fit_ranker(x, y, np.ones(len(y)), g, ("signal", "noise", "constant"), 1e-3)
-    assert model.coef[0] > 1.0 and abs(model.coef[1]) < 0.3 * model.coef[0] and model.coef[2] == 0.0
-    tx, ty, tg = questions(200)
-    hits = [ty[tg == q][np.argmax(model.logit(tx[tg == q]))] for q in range(200)]
-    assert np.mean(hits) > 0.8
-    assert np.isclose(softmax(model.logit(tx[tg == 0])).sum(), 1.0)
-    # A question weighted zero teaches nothing: its answer may say the opposite without moving the weights
-    flipped = x.copy()
-    first = g == 0
-    flipped[first & (y == 1), 0] -= 40.0
-    w = np.where(first, 0.0, 1.0)
-    same = fit_ranker(flipped, y, w, g, ("signal", "noise", "constant"), 1e-3)
-    kept = fit_ranker(x[~first], y[~first], w[~first], g[~first] - 1, ("signal", "noise", "constant"), 1e-3)
-    assert np.allclose(same.coef[:2] / same.scale[:2], kept.coef[:2] / kept.scale[:2], atol=0.1)  # raw-unit weights
