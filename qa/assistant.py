@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import kb as kbase
@@ -206,6 +207,10 @@ class Assistant:
             again = self.retriever.search(f"{turn.question} ({title})", mentions, turn.cues, k=self.settings.top_k)
             surer = again.passages[0].score > ranking.passages[0].score and points_back(turn.question)
             if again.confident and (not ranking.confident or surer):
+                if ranking.passages[0].score > again.passages[0].score and not ranking.like_off_topic:
+                    # In scope once read with its topic, but the question alone says more surely what answers it
+                    # ("how long does it take?" after deep learning: how long it takes to become an ML engineer)
+                    return replace(ranking, in_scope=again.in_scope, confident=True)
                 return again
         return ranking
 
