@@ -158,12 +158,14 @@ class Lexical:
 
         self._stem = Stemmer.Stemmer("english").stemWords
         self.ids = [t.id for t in entries]
-        corpus = [self.tokenize(" ".join([t.title, *t.aliases, t.summary])) for t in entries]
+        passages = [" ".join([t.title, *t.aliases, t.summary]) for t in entries]
+        asks = [a for t in entries for a in t.asks]
+        corpus = [self.tokenize(p) for p in passages]
         self._bm25 = bm25s.BM25()
         self._bm25.index(corpus, show_progress=False)
         # The learner phrasings, one document each, in the dense index's order (entry by entry): an entry scores
         # by its best phrasing, as in the dense asks view
-        phrasings = [self.tokenize(a) for t in entries for a in t.asks]
+        phrasings = [self.tokenize(a) for a in asks]
         self._ask_owner = np.array([i for i, t in enumerate(entries) for _ in t.asks], dtype=np.int64)
         self._asks_bm25: Any = None
         if phrasings:
@@ -171,8 +173,7 @@ class Lexical:
             self._asks_bm25.index(phrasings, show_progress=False)
         self._vocab = {w for doc in corpus for w in doc} | {w for doc in phrasings for w in doc}
         self._passage_vocab = {w for doc in corpus for w in doc}
-        texts = [a for t in entries for a in t.asks] + [" ".join([t.title, *t.aliases, t.summary]) for t in entries]
-        self._grams = CharGrams.cached(texts, folder, write)
+        self._grams = CharGrams.cached(asks + passages, folder, write)
         self._n_asks = len(self._ask_owner)
 
     def tokenize(self, text: str) -> list[str]:

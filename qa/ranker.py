@@ -145,7 +145,10 @@ def kb_closeness(feats: np.ndarray) -> float:
     count because phrasings mostly describe a topic without naming it, so a question that only names one ("What
     are the prerequisites for attention and transformers?", 0.51 to the nearest phrasing) would otherwise sit
     nearer a film question ("in what order should I watch the transformers movies", 0.58) than the kb."""
-    return float(max(feats[:, FEATURES.index("cos_asks")].max(), feats[:, FEATURES.index("cos_names")].max()))
+    return float(max(feats[:, _COS_ASKS].max(), feats[:, _COS_NAMES].max()))
+
+
+_COS_ASKS, _COS_NAMES = FEATURES.index("cos_asks"), FEATURES.index("cos_names")
 
 
 @dataclass(frozen=True)

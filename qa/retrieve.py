@@ -16,7 +16,7 @@ from kb.names import normalize, word_spans
 from qa.embed import Embedder
 from qa.features import FEATURES, Cues, Layout, Signals, matrix
 from qa.index import DenseIndex
-from qa.lexical import Lexical
+from qa.lexical import Lexical, Scores
 from qa.ranker import ModeModels, columns, scope_row, scope_vector, softmax
 from qa.settings import RetrieverName
 
@@ -125,11 +125,10 @@ class Retriever:
                 rest_views, rest_asks, rest_vote, _ = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         lexical = self._lexical is not None and self.mode != "dense"
-        lex = self._lexical.read(query, leave_out) if lexical else None  # type: ignore[union-attr]
+        lex = self._lexical.read(query, leave_out) if lexical else Scores(zeros, zeros, 0.0, zeros, zeros)  # type: ignore[union-attr]
         words = len(normalize(query).split())
-        return Signals(passage, names, asks, vote, lex.bm25 if lex else zeros, tuple(mentions), cues, words, vector,
-                       *rest, known_words=lex.known if lex else 0.0, bm25_asks=lex.bm25_asks if lex else zeros,
-                       grams=lex.grams if lex else zeros, grams_asks=lex.grams_asks if lex else zeros,
+        return Signals(passage, names, asks, vote, lex.bm25, tuple(mentions), cues, words, vector, *rest,
+                       known_words=lex.known, bm25_asks=lex.bm25_asks, grams=lex.grams, grams_asks=lex.grams_asks,
                        centroid=centroid)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
