@@ -92,7 +92,7 @@ def _graph(bot: Assistant, turn: Turn, ranking: Ranking) -> Answer:
     topic = bot.kb[turn.target]  # type: ignore[index]
     known = list(turn.known)
     skip = set(turn.skip) | set(known)
-    passages = _lead_first(bot, topic, ranking)
+    passages = _lead_first(bot, topic, ranking, turn.default_goal)
     intent = turn.intent or "prerequisites"
     before: list[Topic] = []
     after: list[Topic] = []
@@ -180,11 +180,12 @@ def _topics(bot: Assistant, ids: Sequence[str]) -> list[Topic]:
     return [bot.kb[i] for i in ids]
 
 
-def _lead_first(bot: Assistant, topic: Topic, ranking: Ranking) -> list[Passage]:
+def _lead_first(bot: Assistant, topic: Topic, ranking: Ranking, default_goal: bool = False) -> list[Passage]:
     """The passages of a graph answer: the topic's own first, unless the ranker is sure the question is an FAQ entry
-    about that topic ("what's the path to an ML engineer job?" is "How do I become a machine learning engineer?")."""
+    about that topic ("what's the path to an ML engineer job?" is "How do I become a machine learning engineer?"), or
+    about anything when the learner named no goal and the path's end is our default ("where do I even start?")."""
     top = ranking.passages[0] if ranking.passages else None
-    if top is not None and ranking.confident and top.kind == "faq" and topic.id in bot.kb[top.id].about:
+    if top is not None and ranking.confident and top.kind == "faq" and (default_goal or topic.id in bot.kb[top.id].about):
         return list(ranking.passages)
     return _topic_first(topic, ranking.passages)
 

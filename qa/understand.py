@@ -14,7 +14,7 @@ import kb as kbase
 from kb import Background, KnowledgeBase, Mention, NameIndex, UnknownTopicError
 from kb.names import normalize
 from qa.features import Cues
-from qa.intent import GRAPH_INTENTS, parse, pick_target, small_talk
+from qa.intent import GRAPH_INTENTS, asked_part, parse, pick_target, small_talk
 from qa.state import State
 
 # Where a first learning path leads when the learner names no goal: the whole job, from foundations to production.
@@ -38,14 +38,21 @@ _ORDINAL = re.compile(
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
 _ORDINALS |= {"fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "last": -1}
 _WHOLE_PATH = re.compile(r"\b(whole|full|entire|complete) (path|thing|list|roadmap|way)\b", re.IGNORECASE)
+# "different" contrasts when it is the predicate ("how is X different from Y", "are they different?", "what's
+# different between"), not when it qualifies a noun ("with different learning rates", "dates in three different
+# formats"), which is how most stories use it.
+_DIFFERENT = (
+    r"different(ly)?(?=\s+(from|than|to|between|about|in what way)\b|\s*([?.!,;:)]|$))|"
+    r"(are|is|were) (they|these|those|both|the two|it|this|that) ((really|actually|even|just|so) )?different"
+)
 _COMPARE = re.compile(
-    r"\b(vs\.?|versus|difference|differences|differ|different|compared?( to| with)?|comparison|better than|or)\b",
+    rf"\b(vs\.?|versus|difference|differences|differ|{_DIFFERENT}|compared?( to| with)?|comparison|better than|or)\b",
     re.IGNORECASE,
 )
 # "X or Y?" with a verb of choosing asks which to pick; "difference", "vs" ask how they differ.
 _CHOICE = re.compile(r"\bor\b.*\bfirst\b", re.IGNORECASE)
 _VERSUS = re.compile(r"\b(vs\.?|versus)\b", re.IGNORECASE)
-_CONTRAST = re.compile(r"\b(vs\.?|versus|difference|differences|differ|different|compared?|comparison)\b", re.I)
+_CONTRAST = re.compile(rf"\b(vs\.?|versus|difference|differences|differ|{_DIFFERENT}|compared?|comparison)\b", re.I)
 _START = re.compile(
     r"\b(where (do|should|can|would) i (even )?(start|begin)|(complete|total|absolute) (beginner|newbie|noob)|"
     r"first steps?|how (do|should|can) i (get )?start(ed)?|starting from (zero|nothing)|know nothing)\b",
@@ -66,6 +73,16 @@ _LEARNING = re.compile(
 
 def _own_problem(question: str) -> bool:
     return bool(_OWN_TASK.search(question)) and not _LEARNING.search(question)
+
+
+# A stated background asks for a path only with a question about getting somewhere ("I'm a web developer, how do I
+# get into ML engineering?"); "I'm a QA engineer ... how do you check whether a trained model is any good?" asks its
+# own question, which the ranking answers (the background still says what they know).
+_GOAL_ASK = re.compile(
+    r"\b(get(ting)? into|break(ing)? into|become|becoming|switch(ing)?|mov(e|ing) (in)?to|transition(ing)?|"
+    r"career|learn|learning|study|studying|start|begin|roadmap|path|route|prepare|next|need to know)\b",
+    re.IGNORECASE,
+)
 
 
 _BACKGROUND_CUE = re.compile(
@@ -128,7 +145,9 @@ def understand(question: str, state: State, kb: KnowledgeBase, names: NameIndex,
     follow_up = _follow_up(base, parsed.refers_back and not mentions, state)
     if follow_up is not None:
         return follow_up
-    if background is not None or (_START.search(question) and named is None and not _own_problem(question)):
+    if (background is not None and _GOAL_ASK.search(asked_part(question))) or (
+        _START.search(question) and named is None and not _own_problem(question)
+    ):
         # A goal they name, if it is a real destination ("ML engineering" names the role, whose path is empty).
         far = named is not None and len(kbase.learning_path(kb.graph, named)) > START_STEPS // 2
         default = background is None and named is None and state.topic is None
@@ -202,8 +221,9 @@ def _pair(
         # "X vs Y", "X or Y": the two concepts either side of the word, when they are two ("xgboost or lightgbm" are
         # both gradient boosting: no comparison); "the difference between X and Y": the first two it names.
         beside = _either_side(question, mentions, ("vs", "versus", "or", "and"))
-        if _CONTRAST.search(question) and not _VERSUS.search(question):
-            return beside or (named[0], named[1])
+        contrast = _CONTRAST.search(question)
+        if contrast and not _VERSUS.search(question):
+            return beside or _near(question, contrast, mentions)
         if beside is not None:
             return beside
     shared = re.search(r"\b([\w-]+) (?:and|vs\.?|versus|or) ([\w-]+) ([\w-]+)\b", question, re.IGNORECASE)
@@ -215,8 +235,21 @@ def _pair(
         if first is not None and first != named[0]:
             return first, named[0]
     if len(named) == 1 and state.topic is not None and state.topic != named[0] and _CONTRAST.search(question):
-        return state.topic, named[0]
+        return named[0], state.topic  # the concept this question brings leads ("how is that different from boosting?")
     return None
+
+
+CONTRAST_REACH = 8  # words either side of "difference", "compare"... within which the two compared concepts sit
+
+
+def _near(question: str, contrast: re.Match[str], mentions: Sequence[Mention]) -> tuple[str, str] | None:
+    """The first two concepts named within CONTRAST_REACH words of the contrast word ("the difference between
+    bagging and boosting"), not anywhere in a story that later says "compare" ("I'm hiring ML engineers who keep
+    bragging that they log every run so they can compare runs later")."""
+    at = len(normalize(question[: contrast.start()]).split())
+    near = {m.id for m in mentions if m.start >= 0 and at - CONTRAST_REACH <= m.start <= at + CONTRAST_REACH}
+    pair = [i for i in dict.fromkeys(m.id for m in mentions) if i in near][:2]  # in the order the question names them
+    return (pair[0], pair[1]) if len(pair) == 2 else None
 
 
 def _either_side(question: str, mentions: Sequence[Mention], words: Sequence[str]) -> tuple[str, str] | None:

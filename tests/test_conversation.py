@@ -80,6 +80,58 @@ def test_or_and_vs_compare_only_two_different_concepts_beside_them(bot: Assistan
     assert ans.passages[0].id == answer
 
 
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        # "different" qualifying a noun, not contrasting two concepts (tree depths and learning rates are named).
+        (
+            "I keep retraining with different tree depths and learning rates by hand, is there a smarter way to "
+            "search for the best ones?",
+            "hyperparameter-tuning",
+        ),
+        (
+            "our sales data comes in three different currencies and two different date formats, what step fixes that "
+            "before training?",
+            "data-cleaning",
+        ),
+        # "compare" far from the concepts a story names in passing ("ML" in "ML engineers").
+        (
+            "our ML engineers brag that they write down every run's settings and scores so they can compare runs "
+            "later, what is that practice called?",
+            "experiment-tracking",
+        ),
+    ],
+)
+def test_different_and_compare_in_a_story_ask_no_comparison(bot: Assistant, question: str, answer: str) -> None:
+    ans = bot.ask(question)
+    assert ans.confident and ans.intent != "comparison" and not ans.compared
+    assert ans.passages[0].id == answer
+
+
+def test_different_as_the_predicate_still_compares_and_a_follow_up_leads_with_its_new_concept(bot: Assistant) -> None:
+    ans = bot.ask("is recall really that different from precision?")
+    assert ans.intent == "comparison" and ids(ans.compared) == ["recall", "precision"]
+    follow = bot.ask("how is that different from boosting?", history=["what is a random forest?"])
+    assert follow.intent == "comparison" and ids(follow.compared) == ["gradient-boosting", "random-forests"]
+    assert follow.passages[0].id == "gradient-boosting"
+
+
+def test_a_background_with_a_question_of_its_own_gets_that_answer_not_a_path(bot: Assistant) -> None:
+    ans = bot.ask(
+        "I'm a QA engineer; with normal code I write assertions. How would I check that a trained model actually "
+        "works well?"
+    )
+    assert ans.confident and ans.intent != "learning_path"
+    assert ans.passages[0].id in {"evaluate-model", "model-evaluation"}
+
+
+def test_where_do_i_start_without_a_goal_leads_with_the_faq_it_asks(bot: Assistant) -> None:
+    # The path's end is our default (no goal named), so the passage that answers the question leads, not MLOps.
+    ans = bot.ask("i'm 15 and want to build AI for a living one day, where do I even start?")
+    assert ans.confident and ans.intent == "learning_path" and ans.prerequisites
+    assert ans.passages[0].id == "become-ml-engineer"
+
+
 def test_where_do_i_go_from_here_continues_from_the_conversations_topic(bot: Assistant) -> None:
     ans = bot.ask("nice, that clicked. where do I go from here?", history=["how do attention and transformers work?"])
     assert ans.intent == "next_topics" and ans.confident
