@@ -48,6 +48,10 @@ DENSE_FEATURES: tuple[str, ...] = (
     # words misspelt).
     "gap_centroid",
     "cos_centroid",
+    # The phrasing classifier's probability (`qa.ranker.Phrasings`) and its log as the gap to the best entry
+    # (grouped CV, 6,595 asks: Hit@1 0.908 -> 0.915; 517 labelled questions 0.984 -> 0.990).
+    "clf_p",
+    "clf_gap",
 )
 # The 4-gram cosines come as the gap to the best entry only: a misspelt word keeps most of its 4-grams, so they rank
 # where BM25's whole words miss (grouped CV, 5,752 asks: asks Hit@1 0.891 -> 0.895; tuning sets with a quarter of
@@ -126,6 +130,7 @@ class Signals:
     grams: np.ndarray | None = None  # character 4-gram cosine of the passage (`qa.lexical.CharGrams`)
     grams_asks: np.ndarray | None = None  # ...and of each entry's best phrasing
     centroid: np.ndarray | None = None  # cosine to the mean direction of each entry's phrasings
+    clf: np.ndarray | None = None  # the phrasing classifier's log-probability of each entry
 
 
 class Layout:
@@ -174,17 +179,19 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_names": s.names - s.names.max(),
         "gap_asks": s.asks - s.asks.max(),
         "vote_asks": s.vote,
-        "gap_centroid": _gap(s.centroid),
+        "gap_centroid": _gap(s.centroid, n),
         "cos_centroid": s.centroid if s.centroid is not None else np.zeros(n, dtype=np.float32),
-        "rest_gap_passage": _gap(s.rest_passage),
-        "rest_gap_asks": _gap(s.rest_asks),
+        "clf_p": np.exp(s.clf) if s.clf is not None else np.zeros(n, dtype=np.float32),
+        "clf_gap": _gap(s.clf, n),
+        "rest_gap_passage": _gap(s.rest_passage, n),
+        "rest_gap_asks": _gap(s.rest_asks, n),
         "rest_vote": s.rest_vote if s.rest_vote is not None else s.vote,
         "bm25": bm25,
         "gap_bm25": bm25 - bm25.max(),
         "bm25_asks": bm25_asks,
         "gap_bm25_asks": bm25_asks - bm25_asks.max(),
-        "gap_grams": _gap(s.grams),
-        "gap_grams_asks": _gap(s.grams_asks),
+        "gap_grams": _gap(s.grams, n),
+        "gap_grams_asks": _gap(s.grams_asks, n),
         "grams_asks": s.grams_asks if s.grams_asks is not None else np.zeros(n, dtype=np.float32),
         "named_self": named_self,
         "named_coverage": coverage,
@@ -205,5 +212,5 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
     return np.stack([np.asarray(cols[f], dtype=np.float32) for f in FEATURES], axis=1)
 
 
-def _gap(x: np.ndarray | None) -> np.ndarray | float:
-    return x - x.max() if x is not None else 0.0
+def _gap(x: np.ndarray | None, n: int) -> np.ndarray:
+    return x - x.max() if x is not None else np.zeros(n, dtype=np.float32)

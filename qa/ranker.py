@@ -39,10 +39,11 @@ from qa.index import inner_products
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
-FORMAT = 9  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+PHRASINGS_FILE = "phrasings.npy"  # the phrasing classifier's weights and biases, beside the ranker
+FORMAT = 10  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
 # 4: the walk model; 5: character 4-gram features, the phrasings' centroid; 6: the veto against phrasings or names;
 # 7: the ranker a conditional logit; 8: the scope model reads the best centroid and 4-gram closeness; 9: the ranker a
-# logistic regression over single rows again
+# logistic regression over single rows again; 10: the phrasing classifier's probabilities
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",
@@ -108,6 +109,24 @@ def columns(names: Sequence[str], wanted: Sequence[str]) -> list[int]:
     return [list(names).index(f) for f in wanted]
 
 
+@dataclass(frozen=True)
+class Phrasings:
+    """The phrasing classifier: a multinomial logistic regression from a question's embedding to the kb entry whose
+    learner phrasings it resembles (`weights` is one row per entry, the bias last). Where the asks view scores an
+    entry by its nearest phrasing or their centroid, this learns what sets each entry's phrasings apart from its
+    neighbours' ("readmission" in a story about a rare outcome says imbalanced data, not data leakage)."""
+
+    weights: np.ndarray  # (entries, EMBED_DIM + 1), float32
+
+    def log_probs(self, vector: np.ndarray) -> np.ndarray:
+        z = self.weights[:, :-1] @ vector + self.weights[:, -1]
+        z = z - z.max()
+        return np.maximum(z - math.log(float(np.exp(z).sum())), LOG_FLOOR).astype(np.float32)
+
+
+LOG_FLOOR = -12.0  # log-probabilities below this read as this (an entry the classifier never saw: this)
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max())
     return e / e.sum()
@@ -165,6 +184,8 @@ class ModeModels:
     veto_margin: float = math.inf
     # Over the question's embedding, shared by every mode; None when the training data has no walk questions.
     walk: Linear | None = None
+    # Over the question's embedding, shared by every mode (the bm25 ranker does not read it).
+    phrasings: Phrasings | None = None
 
     def walks(self, vector: np.ndarray, words: int) -> float:
         """The walk model's probability that a question of `words` words with this embedding asks to walk the
@@ -198,18 +219,22 @@ class Models:
     def off_topic(self) -> np.ndarray:
         return next(iter(self.modes.values())).off_topic if self.modes else np.zeros((0, EMBED_DIM), np.float32)
 
+    @property
+    def phrasings(self) -> Phrasings | None:
+        return next(iter(self.modes.values())).phrasings if self.modes else None
+
 
     def save(self, folder: Path) -> None:
         """The vectors first, then the JSON that names their checksum: a save cut short between the two leaves a
         pair that does not match, which `load` takes as stale."""
         folder.mkdir(parents=True, exist_ok=True)
         off = np.ascontiguousarray(self.off_topic, dtype=np.float32)
+        clf = self.phrasings.weights if self.phrasings is not None else np.zeros((0, EMBED_DIM + 1), np.float32)
+        clf = np.ascontiguousarray(clf, dtype=np.float32)
         doc = {
             **self.manifest,
-            "off_topic_vectors": {
-                "rows": int(off.shape[0]),
-                "sha256": hashlib.sha256(off.tobytes()).hexdigest(),
-            },
+            "off_topic_vectors": _checksum(off),
+            "phrasings": _checksum(clf),
             "modes": {
                 m: {
                     "ranker": mm.ranker.to_json(),
@@ -220,9 +245,10 @@ class Models:
             },
             "walk": self.walk.to_json() if self.walk is not None else None,
         }
-        vectors = io.BytesIO()
-        np.save(vectors, off, allow_pickle=False)
-        write_atomic(folder, folder / OFF_TOPIC_FILE, vectors.getvalue())
+        for name, array in ((OFF_TOPIC_FILE, off), (PHRASINGS_FILE, clf)):
+            data = io.BytesIO()
+            np.save(data, array, allow_pickle=False)
+            write_atomic(folder, folder / name, data.getvalue())
         write_atomic(folder, folder / RANKER_FILE, json.dumps(doc, indent=1).encode())
 
     @classmethod
@@ -232,12 +258,9 @@ class Models:
             doc = json.loads(path.read_text(encoding="utf-8"))
             if doc.get("format") != FORMAT or list(doc.get("features", [])) != list(FEATURES):
                 raise IndexStoreError(f"{RANKER_FILE}: another format or feature list")
-            off = np.load(folder / OFF_TOPIC_FILE, allow_pickle=False)
-            want = doc["off_topic_vectors"]
-            if off.dtype != np.float32 or off.ndim != 2 or off.shape[0] != want["rows"] or (
-                hashlib.sha256(np.ascontiguousarray(off).tobytes()).hexdigest() != want["sha256"]
-            ):
-                raise IndexStoreError(f"{OFF_TOPIC_FILE}: does not match {RANKER_FILE}")
+            off = _load_checked(folder, OFF_TOPIC_FILE, doc["off_topic_vectors"])
+            clf = _load_checked(folder, PHRASINGS_FILE, doc["phrasings"])
+            phrasings = Phrasings(clf) if len(clf) else None
             walk = Linear.from_json(doc["walk"]) if doc["walk"] is not None else None
             if walk is not None and walk.features != walk_inputs():
                 raise IndexStoreError(f"{RANKER_FILE}: another walk model")
@@ -248,6 +271,7 @@ class Models:
                     off,
                     math.inf if d["veto_margin"] is None else float(d["veto_margin"]),
                     walk,
+                    phrasings,
                 )
                 for m, d in doc["modes"].items()
             }
@@ -259,6 +283,18 @@ class Models:
             raise IndexStoreError(f"{RANKER_FILE}: unreadable ({type(e).__name__})") from None
         manifest = {k: v for k, v in doc.items() if k not in ("modes", "walk")}
         return cls(modes, manifest)
+
+
+def _checksum(array: np.ndarray) -> dict[str, Any]:
+    return {"rows": int(array.shape[0]), "sha256": hashlib.sha256(array.tobytes()).hexdigest()}
+
+
+def _load_checked(folder: Path, name: str, want: dict[str, Any]) -> np.ndarray:
+    """An array saved beside the ranker, checked against the rows and checksum its JSON names."""
+    array = np.load(folder / name, allow_pickle=False)
+    if array.dtype != np.float32 or array.ndim != 2 or _checksum(np.ascontiguousarray(array)) != want:
+        raise IndexStoreError(f"{name}: does not match {RANKER_FILE}")
+    return array
 
 
 def walk_inputs() -> tuple[str, ...]:

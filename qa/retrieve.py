@@ -99,11 +99,14 @@ class Retriever:
         row: np.ndarray | None = None,
         leave_out: int | None = None,
         rest_row: np.ndarray | None = None,
+        clf: np.ndarray | None = None,
     ) -> Signals:
         """Every entry's raw scores for `query`. `row` is the query's precomputed `DenseIndex.row_scores` (else the
         query is embedded); `leave_out` hides one phrasing of the asks view (for training on that phrasing).
         The same dense scores are also taken for the question without the names it mentions (`rest_of`), so the
-        ranker can tell a subject from a tool named in passing; `rest_row` is that text's precomputed row."""
+        ranker can tell a subject from a tool named in passing; `rest_row` is that text's precomputed row. `clf` is
+        the phrasing classifier's log-probabilities (training passes them, computed without the phrasing itself;
+        serving asks the models' classifier)."""
         n = len(self._entries)
         zeros = np.zeros(n, dtype=np.float32)
         passage = names = asks = vote = centroid = zeros
@@ -116,6 +119,9 @@ class Retriever:
             if row is None:
                 row = self._dense.row_scores(vector)[0]
             per_view, asks, vote, centroid = self._dense.split(row, leave_out)
+            phrasings = self.models.phrasings if self.models is not None else None
+            if clf is None and phrasings is not None and vector is not None:
+                clf = phrasings.log_probs(vector)
             by_view = dict(zip(self._dense.views, per_view, strict=True))
             passage, names = by_view["passage"], by_view.get("names", zeros)
             rest = (passage, asks, vote)
@@ -129,7 +135,7 @@ class Retriever:
         words = len(normalize(query).split())
         return Signals(passage, names, asks, vote, lex.bm25, tuple(mentions), cues, words, vector, *rest,
                        known_words=lex.known, bm25_asks=lex.bm25_asks, grams=lex.grams, grams_asks=lex.grams_asks,
-                       centroid=centroid)  # fmt: skip
+                       centroid=centroid, clf=clf if self.mode != "bm25" else None)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""

@@ -13,7 +13,17 @@ import numpy as np
 from kb import KbError, KnowledgeBase, NameIndex
 from qa.errors import IndexStoreError
 from qa.features import Cues, matrix
-from qa.fit import SCOPE_ASK_WEIGHT, Example, Table, Walks, read_examples, train, train_walk, training_hash
+from qa.fit import (
+    SCOPE_ASK_WEIGHT,
+    Example,
+    Table,
+    Walks,
+    fit_phrasings,
+    read_examples,
+    train,
+    train_walk,
+    training_hash,
+)
 from qa.index import DenseIndex
 from qa.intent import parse
 from qa.ranker import FORMAT, RANKER_FILE, Models, walk_vector
@@ -76,7 +86,8 @@ def walk_table(retriever: Retriever, names: NameIndex, table: Table, walks: list
 
 
 def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example]) -> Table:
-    """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector."""
+    """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector, nor
+    a phrasing classifier fitted on it. Returns them with the classifier fitted on every phrasing."""
     dense: DenseIndex | None = retriever._dense  # noqa: SLF001 - training reads the same index that serves
     if dense is None:
         raise IndexStoreError("training needs the dense index (the hybrid retriever)")
@@ -90,6 +101,11 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     if todo:
         vecs[todo] = retriever.encode([examples[k].text for k in todo])
     rows = dense.row_scores(vecs)
+    asked = [k for k, e in enumerate(examples) if e.ask_row is not None]
+    phrasings, oof = fit_phrasings(vecs[asked], np.array([examples[k].targets[0] for k in asked]), len(dense.ids))
+    clf = np.zeros((len(examples), len(dense.ids)), dtype=np.float32)
+    clf[asked] = oof
+    clf[todo] = [phrasings.log_probs(v) for v in vecs[todo]]
     parsed = [parse(e.text, names) for e in examples]
     rests = [rest_of(e.text, p.mentions) for e, p in zip(examples, parsed, strict=True)]
     with_rest = [k for k, r in enumerate(rests) if r is not None]
@@ -99,12 +115,12 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
         for k, r in zip(with_rest, dense.row_scores(vectors), strict=True):
             rest_rows[k] = r
     xs, extra = [], []
-    for e, row, p, rest_row in zip(examples, rows, parsed, rest_rows, strict=True):
+    for e, row, p, rest_row, lp in zip(examples, rows, parsed, rest_rows, clf, strict=True):
         cues = Cues.of(e.text, p.states_belief)
-        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=e.ask_row, rest_row=rest_row)
+        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=e.ask_row, rest_row=rest_row, clf=lp)
         xs.append(matrix(s, retriever.layout))
         extra.append((s.known_words, cues.words))
-    return Table(examples, xs, extra, vecs)
+    return Table(examples, xs, extra, vecs, phrasings)
 
 
 def open_models(

@@ -11,12 +11,13 @@ import pytest
 
 from qa import Assistant
 from qa.errors import IndexStoreError
-from qa.ranker import OFF_TOPIC_FILE, RANKER_FILE, Models
+from qa.fit import fit_phrasings
+from qa.ranker import LOG_FLOOR, OFF_TOPIC_FILE, PHRASINGS_FILE, RANKER_FILE, Models
 from qa.training import open_models
 
 
 def _copy(index_dir: Path, tmp_path: Path) -> Path:
-    for name in (RANKER_FILE, OFF_TOPIC_FILE):
+    for name in (RANKER_FILE, OFF_TOPIC_FILE, PHRASINGS_FILE):
         shutil.copy(index_dir / name, tmp_path / name)
     return tmp_path
 
@@ -29,15 +30,46 @@ def test_the_off_topic_memory_is_saved_beside_the_ranker_and_loads_back(bot: Ass
     assert np.array_equal(bot.retriever.models.off_topic, off)
 
 
+def test_the_phrasing_classifier_is_saved_beside_the_ranker_and_knows_the_asks(bot: Assistant, index_dir: Path) -> None:
+    models = Models.load(index_dir)
+    assert models.phrasings is not None and bot.retriever.models.phrasings is not None
+    weights = np.load(index_dir / PHRASINGS_FILE)
+    assert weights.shape == (len(bot.kb), 385)  # one row per entry: 384 weights and a bias
+    assert np.array_equal(bot.retriever.models.phrasings.weights, weights)
+    # The phrasings it was fitted on: each entry's first three, read back as their entry.
+    texts = [(i, a) for i, t in enumerate(bot.kb.entries) for a in t.asks[:3]]
+    vectors = bot.retriever.encode([a for _, a in texts])
+    logp = np.array([models.phrasings.log_probs(v) for v in vectors])
+    assert np.allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-3)
+    assert np.mean(logp.argmax(axis=1) == [i for i, _ in texts]) > 0.9
+
+
+def test_out_of_fold_probabilities_come_from_a_classifier_that_never_saw_the_phrasing() -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 384))
+    labels = np.array([0] * 8 + [1] * 8 + [2] * 8 + [3])  # entry 3 has a single phrasing
+    vectors = centres[labels] + 0.3 * rng.normal(size=(len(labels), 384))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    full, oof = fit_phrasings(vectors.astype(np.float32), labels, entries=5)  # entry 4 has none
+    own = np.array([full.log_probs(v) for v in vectors.astype(np.float32)])
+    assert (own.argmax(axis=1) == labels).all()
+    assert own[:, 4].max() == LOG_FLOOR and oof[:, 4].max() == LOG_FLOOR  # no phrasings: never a guess
+    # The single phrasing of entry 3 was in no fold's training data, so out of fold its entry is unknown.
+    assert oof[-1, 3] == LOG_FLOOR and own[-1, 3] > -1.0
+    assert (oof[:-1].argmax(axis=1) == labels[:-1]).mean() > 0.9
+
+
 @pytest.mark.parametrize(
-    "damage",
-    ["missing", "truncated", "other_rows", "edited"],
+    "name, damage",
+    [(OFF_TOPIC_FILE, d) for d in ("missing", "truncated", "other_rows", "edited")]
+    + [(PHRASINGS_FILE, d) for d in ("missing", "edited")],
 )
-def test_a_damaged_or_mismatched_memory_means_train_again(
-    bot: Assistant, index_dir: Path, tmp_path: Path, damage: str
+def test_a_damaged_or_mismatched_memory_or_classifier_means_train_again(
+    bot: Assistant, index_dir: Path, tmp_path: Path, damage: str, name: str
 ) -> None:
     folder = _copy(index_dir, tmp_path)
-    path = folder / OFF_TOPIC_FILE
+    assert Models.load(folder).phrasings is not None  # the copy loads before the damage
+    path = folder / name
     off = np.load(path)
     if damage == "missing":
         path.unlink()
