@@ -37,7 +37,7 @@ def respond(bot: Assistant, turn: Turn, ranking: Ranking | None) -> Answer:
     if turn.needs_topic or ranking is None:
         return _unanswered(turn, turn.intent or "out_of_scope", needs_topic(turn.intent, bot.starting_points()))
     kb = bot.kb
-    if turn.intent == "comparison":
+    if turn.intent == "comparison" and not _corrected(ranking):
         return _comparison(bot, turn, ranking)
     # Near an off-topic kind and not leaning on the conversation (no target, or one it names or its background
     # gives, not the conversation's topic): refused.
@@ -57,6 +57,14 @@ def respond(bot: Assistant, turn: Turn, ranking: Ranking | None) -> Answer:
     lead = kb[passages[0].id]
     topic = lead if lead.kind == "concept" else kb[turn.target if turn.target in lead.about else lead.about[0]]
     return _about(bot, turn, _KIND_INTENT[lead.kind], lead, topic, passages)
+
+
+def _corrected(ranking: Ranking) -> bool:
+    """The ranker is confident, and surer than not, that a misconception answers the question: it does, even where
+    two concepts are named either side of "or" ("neural nets beat everything now, so why would I bother learning
+    random forests or logistic regression at all?" leans on a belief, it asks for no comparison)."""
+    top = ranking.passages[0] if ranking.passages else None
+    return bool(ranking.confident and top and top.kind == "misconception" and top.score >= 0.5)
 
 
 def _belief(turn: Turn, ranking: Ranking) -> bool:

@@ -116,6 +116,17 @@ def test_different_as_the_predicate_still_compares_and_a_follow_up_leads_with_it
     assert follow.passages[0].id == "gradient-boosting"
 
 
+def test_a_belief_naming_two_concepts_either_side_of_or_is_corrected_not_compared(bot: Assistant) -> None:
+    ans = bot.ask(
+        "everyone says transformers beat everything now, so why would anyone still learn decision trees or linear "
+        "regression?"
+    )
+    assert ans.confident and ans.intent == "misconception" and not ans.compared
+    assert ans.passages[0].id == "deep-learning-always-best"
+    plain = bot.ask("decision trees or linear regression?")  # the same pair asked on its own is still compared
+    assert plain.intent == "comparison" and ids(plain.compared) == ["decision-trees", "linear-regression"]
+
+
 def test_a_background_with_a_question_of_its_own_gets_that_answer_not_a_path(bot: Assistant) -> None:
     ans = bot.ask(
         "I'm a QA engineer; with normal code I write assertions. How would I check that a trained model actually "
