@@ -47,6 +47,8 @@ BLIND_I = ROOT / "tests" / "sets" / "blind_i.jsonl"
 BLIND_J = ROOT / "tests" / "sets" / "blind_j.jsonl"
 BLIND_K = ROOT / "tests" / "sets" / "blind_k.jsonl"
 BLIND_L = ROOT / "tests" / "sets" / "blind_l.jsonl"
+BLIND_M = ROOT / "tests" / "sets" / "blind_m.jsonl"
+BLIND_N = ROOT / "tests" / "sets" / "blind_n.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -78,6 +80,8 @@ BLIND = [
     ("blind J (fifth session's final report set, never tuned on)", BLIND_J),
     ("blind K (tuned on from the sixth session)", BLIND_K),
     ("blind L (sixth session's final report set, never tuned on)", BLIND_L),
+    ("blind M (tuned on from the seventh session)", BLIND_M),
+    ("blind N (seventh session's final report set, never tuned on)", BLIND_N),
 ]
 SETS = [
     *BLIND,
