@@ -114,7 +114,7 @@ class Phrasings:
     """The phrasing classifier: a multinomial logistic regression from a question's embedding to the kb entry whose
     learner phrasings it resembles (`weights` is one row per entry, the bias last). Where the asks view scores an
     entry by its nearest phrasing or their centroid, this learns what sets each entry's phrasings apart from its
-    neighbours' ("readmission" in a story about a rare outcome says imbalanced data, not data leakage)."""
+    neighbours': what two neighbouring entries' phrasings share weighs little, what tells them apart weighs much."""
 
     weights: np.ndarray  # (entries, EMBED_DIM + 1), float32
 

@@ -219,7 +219,8 @@ def _pair(
         return None
     if len(named) >= 2:
         # "X vs Y", "X or Y": the two concepts either side of the word, when they are two ("xgboost or lightgbm" are
-        # both gradient boosting: no comparison); "the difference between X and Y": the first two it names.
+        # both gradient boosting: no comparison); "the difference between X and Y": the first two it names near the
+        # contrast word (`_near`).
         beside = _either_side(question, mentions, ("vs", "versus", "or", "and"))
         contrast = _CONTRAST.search(question)
         if contrast and not _VERSUS.search(question):
