@@ -181,7 +181,7 @@ def bench_build() -> None:
     kb = load_kb()
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        Assistant.load(index_dir=Path(d) / "whole", lazy=True).warm(wait_for_encoder=True)
+        Assistant.load(index_dir=Path(d) / "whole", lazy=True).warm()
         print(f"first build, everything (model, ONNX export, vectors, ranker): {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         Assistant.load(index_dir=Path(d) / "whole", lazy=True).warm()
@@ -264,7 +264,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         index_dir = Path(d)
         # Build once, as `make run` does (index and ONNX encoder); every section below loads them.
-        Assistant.load(index_dir=index_dir, lazy=True).warm(wait_for_encoder=True)
+        Assistant.load(index_dir=index_dir, lazy=True).warm()
         bench_eval(index_dir)
         bench_training(index_dir)
         p50 = bench_latency(index_dir)

@@ -65,10 +65,8 @@ class Assistant:
         return bot
 
     # --- retrieval set-up ---
-    def warm(self, force: bool = False, wait_for_encoder: bool = False) -> str:
-        """Load the embedder, index and BM25 for this retriever (building the index if needed); returns what happened.
-
-        `wait_for_encoder` also waits for a first-time ONNX export, which otherwise finishes in the background."""
+    def warm(self, force: bool = False) -> str:
+        """Load the embedder, index and BM25 for this retriever (building the index if needed); returns what happened."""
         with self._lock:
             if self._retriever is not None and not force:
                 return self.index_status
@@ -77,9 +75,9 @@ class Assistant:
             from qa.lexical import Lexical
             from qa.training import open_models
 
-            # Every mode's ranker is trained from the hybrid signals, so the dense index is always opened; on a
-            # first start the ONNX copy is exported after the index is built, in another process, so the first
-            # answer does not wait for it; sentence-transformers serves until it is ready.
+            # Every mode's ranker is trained from the hybrid signals, so the dense index is always opened. The
+            # quantized ONNX copy that serves queries is exported first (~10 s) when missing, so the index and the
+            # ranker are built from its vectors: the same encoder on both sides, and twice as fast to embed.
             from qa.tune import staleness, tuned_model
 
             folder = self.settings.index_dir
@@ -89,7 +87,7 @@ class Assistant:
             embedder = Embedder(
                 self.settings.model or (str(tuned) if tuned else ""),
                 cache_dir=folder,
-                export="later" if build else "never",
+                export="now" if build else "never",
                 threads=self.settings.threads_per_worker,
                 spin=self.settings.encoder_spin,
             )
@@ -102,9 +100,6 @@ class Assistant:
             stale = staleness(self.kb, self.kb.path) if tuned else None
             if stale and self.index_status != "loaded":
                 self.index_status += f"; {stale}"
-            exporting = embedder.export_in_background()
-            if exporting is not None and wait_for_encoder:
-                exporting.join()
             self._retriever = Retriever(
                 self.kb,
                 self.mode,

@@ -131,7 +131,7 @@ def build_index(force: bool) -> None:
 
     # Building is this command's job, also where ROADMAP_QA_SERVE_ONLY is set for the server.
     bot = Assistant.load(settings=Settings.from_env(serve_only=False), lazy=True)
-    status = bot.warm(force=force, wait_for_encoder=True)
+    status = bot.warm(force=force)
     stats = bot.kb.stats()
     encoder = bot.retriever.encoder_backend
     click.echo(f"index {status}: {len(bot.kb)} passages at {bot.settings.index_dir} ({stats}); queries: {encoder}")

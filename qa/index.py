@@ -202,6 +202,7 @@ class DenseIndex:
         if (
             previous is not None
             and previous.manifest.get("model") == embedder.model_id
+            and vectors_of(previous.manifest) == embedder.vectors_id
             and previous.dim == embedder.dim
         ):
             old = dict(zip(previous.manifest.get("text_hashes", []), previous.vectors(), strict=True))
@@ -219,6 +220,7 @@ class DenseIndex:
             "format": FORMAT,
             "kb_hash": kb.content_hash,
             "model": embedder.model_id,
+            "vectors": embedder.vectors_id,
             "encoder": embedder.backend,
             "dim": embedder.dim,
             "count": len(kb.entries),
@@ -288,6 +290,8 @@ class DenseIndex:
         """Why this index no longer fits `kb` and `embedder`, or None when it does."""
         if self.manifest.get("model") != embedder.model_id:
             return f"built with model {self.manifest.get('model')}, now {embedder.model_id}"
+        if vectors_of(self.manifest) != embedder.vectors_id:
+            return f"built with vectors from {vectors_of(self.manifest)}, now {embedder.vectors_id}"
         if self.manifest.get("kb_hash") != kb.content_hash:
             return "the knowledge base changed"
         if self.ids != [t.id for t in kb.entries]:
@@ -295,6 +299,11 @@ class DenseIndex:
         if self.views != list(VIEWS) or ASKS not in self.manifest.get("views", []):
             return f"built with views {self.manifest.get('views')}, now {[*VIEWS, ASKS]}"
         return None
+
+
+def vectors_of(manifest: dict[str, Any]) -> str:
+    """What made an index's vectors (`Embedder.vectors_id`; an index from before it was recorded: the model)."""
+    return str(manifest.get("vectors", manifest.get("model")))
 
 
 def open_index(

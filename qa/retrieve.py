@@ -79,8 +79,9 @@ class Retriever:
 
     @property
     def encoder_backend(self) -> str:
-        """What embeds queries: "onnxruntime", "sentence-transformers", or "none" for BM25 alone."""
-        return self._embedder.backend if self._embedder is not None else "none"
+        """What embeds queries: "onnxruntime (int8)", "onnxruntime (fp32)", "sentence-transformers", or "none" for
+        BM25 alone."""
+        return self._embedder.describe() if self._embedder is not None else "none"
 
     def encode(self, texts: list[str]) -> np.ndarray | None:
         return self._embedder.encode(texts) if self._embedder is not None else None

@@ -24,7 +24,7 @@ from qa.fit import (
     train_walk,
     training_hash,
 )
-from qa.index import DenseIndex
+from qa.index import DenseIndex, vectors_of
 from qa.intent import parse
 from qa.ranker import FORMAT, RANKER_FILE, Models, walk_vector
 from qa.retrieve import Retriever, rest_of
@@ -133,7 +133,7 @@ def open_models(
     kb = retriever.kb
     examples = examples_for(kb)
     walks = walk_questions(kb)
-    model_id = retriever._dense.manifest.get("model", "") if retriever._dense is not None else ""  # noqa: SLF001
+    model_id = vectors_of(retriever._dense.manifest) if retriever._dense is not None else ""  # noqa: SLF001
     want = training_hash(kb.content_hash, model_id, examples, walks)
     reason = "forced"
     if not force:

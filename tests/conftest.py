@@ -35,7 +35,7 @@ def bot(index_dir: Path) -> Assistant:
     """The real kb, the real model and a real index built in a session temp folder, with the ONNX query encoder
     exported as `make run` leaves it (so every test, and every CLI run on this folder, meets the same set-up)."""
     bot = Assistant.load(index_dir=index_dir, lazy=True)
-    bot.warm(wait_for_encoder=True)
+    bot.warm()
     return bot
 
 

@@ -71,11 +71,11 @@ def test_a_build_uses_the_overlay_when_the_kb_ships_one(tmp_path: Path) -> None:
     shutil.copytree(kbase.DEFAULT_KB_DIR / "training", kb_dir / "training")
     tune(load_kb(kb_dir), kb_dir, log=lambda _: None)
     bot = Assistant.load(kb_dir=kb_dir, index_dir=tmp_path / "index", lazy=True)
-    bot.warm(wait_for_encoder=True)
+    bot.warm()
     embedder = bot.retriever._embedder  # noqa: SLF001 - which model the index was built with
     assert embedder.model_id.startswith("tuned-") and embedder.model_dir.parent == tmp_path / "index"
     assert embedder.backend == "onnxruntime"
-    assert np.min((embedder.encode(TEXTS) * embedder._encode_st(TEXTS)).sum(1)) > 0.9999
+    assert np.min((embedder.encode(TEXTS) * embedder._encode_st(TEXTS)).sum(1)) > 0.97  # its 8-bit copy
     # Its ONNX copy has a name of its own: the tuned folder's files have the packaged model's names and sizes
     from qa.embed import _OnnxEncoder
 
