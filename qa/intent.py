@@ -58,6 +58,9 @@ _BELIEF = re.compile(
     r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|"
     # a reason given as a rule: "... because you have to master the maths first"
     r"\b(because|since|cuz|cause) (you|u|one) (have|has|need|must|gotta|got) to\b|"
+    # a rule someone else stated, questioned: "my supervisor says ... Is that really how people learn this?"
+    r"\b(is|are) (that|this|it|he|she|they) (really|actually|truly) (true|right|correct|necessary|needed|required|how|"
+    r"the (only )?way)\b|"
     # "..., right?" asks to confirm a belief; "is it actually right?" asks whether something is correct
     r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bbe )(?<!actually )(?<!\bget )(?<!\bgot )\bright\s*\?",
     re.IGNORECASE,
@@ -132,14 +135,20 @@ def parse(question: str, names: NameIndex) -> Parsed:
 # code") and asks nothing of the graph.
 _LEARNING_VERB = re.compile(
     r"\b(learn|learning|study|studying|know|master|tackle|take|cover|read|pick up|look at|focus on|understand|do|"
-    r"go|move|start|begin|need|comes?|came|next|should|must)\W+(\w+\W+){0,2}$",
+    r"go|move|start|begin|need|comes?|came|next|should|must|brush up|read up|revise|review|refresh)\W+(\w+\W+){0,2}$",
     re.IGNORECASE,
 )
 _STARTING = re.compile(  # "before I start with Kubernetes", "after we move on to deep learning"
     r"^\W*(i|we|you)\s+(\w+\s+)?(start|begin|learn|study|tackle|move|get|jump|dive|go|pick|switch)\w*\b",
     re.IGNORECASE,
 )
-_GOVERNED = re.compile(r"^\W*((it|that|this|those|these|them|then|one|ones)\b|\W*$)", re.IGNORECASE)
+_GOVERNED = re.compile(
+    # "before that", or a step into it: "before getting into that", "before tackling it properly" (not "before
+    # adding that column")
+    r"^\W*((it|that|this|those|these|them|then|one|ones)\b|\W*$|"
+    r"\w+ing\s+(\w+\s+)?(it|that|this|those|these|them)(\s+(\w+ly|first|fully|seriously))?\W*$)",
+    re.IGNORECASE,
+)
 
 
 def _walks_graph(text: str, match: re.Match[str], names: NameIndex) -> bool:

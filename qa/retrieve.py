@@ -86,11 +86,12 @@ class Retriever:
     def encode(self, texts: list[str]) -> np.ndarray | None:
         return self._embedder.encode(texts) if self._embedder is not None else None
 
-    def rest_vectors(self, texts: list[str], mentions: Sequence[Sequence[Mention]]) -> np.ndarray:
-        """For training: each question's rest vector as `embed_query` makes it (every text names something)."""
+    def parts(self, texts: list[str], mentions: Sequence[Sequence[Mention]]) -> tuple[np.ndarray, np.ndarray]:
+        """For training: each question's vector and its rest's, as `embed_query` makes them (every text names
+        something)."""
         if self._embedder is None:
             raise ValueError("no embedder")
-        return self._embedder.encode_parts(texts, [mention_spans(t, m) for t, m in zip(texts, mentions, strict=True)])[1]
+        return self._embedder.encode_parts(texts, [mention_spans(t, m) for t, m in zip(texts, mentions, strict=True)])
 
     def signals(
         self,

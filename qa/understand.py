@@ -49,8 +49,9 @@ _COMPARE = re.compile(
     rf"\b(vs\.?|versus|difference|differences|differ|{_DIFFERENT}|compared?( to| with)?|comparison|better than|or)\b",
     re.IGNORECASE,
 )
-# "X or Y?" with a verb of choosing asks which to pick; "difference", "vs" ask how they differ.
-_CHOICE = re.compile(r"\bor\b.*\bfirst\b", re.IGNORECASE)
+# "X or Y?" with a verb of choosing asks which to pick, as does "when should I use X instead of Y or Z?" (Y or Z
+# are the alternatives, not a pair to compare); "difference", "vs" ask how they differ.
+_CHOICE = re.compile(r"\bor\b.*\bfirst\b|\b(instead of|rather than)\b", re.IGNORECASE)
 _VERSUS = re.compile(r"\b(vs\.?|versus)\b", re.IGNORECASE)
 _CONTRAST = re.compile(rf"\b(vs\.?|versus|difference|differences|differ|{_DIFFERENT}|compared?|comparison)\b", re.I)
 _START = re.compile(

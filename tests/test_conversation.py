@@ -197,3 +197,44 @@ def test_the_http_api_and_python_agree_turn_by_turn(bot: Assistant, server: str)
             over_http = client.post(f"{server}/api/ask", json={"q": q, "history": history})
             assert over_http.status_code == 200, over_http.text
             assert over_http.json() == bot.ask(q, history=history).to_dict(), q
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        # "before" with a step into the earlier topic ("before getting into that", "before tackling it"), and a verb
+        # of revising ("brush up on", "revise") instead of "learn"
+        ("how does gradient descent actually work?", "and what maths do I brush up on before getting into that properly?", "calculus"),
+        ("how does a convolutional neural network see edges?", "which bits of maths should I revise before tackling it?", "linear-algebra"),
+    ],
+)
+def test_a_follow_up_stepping_into_the_topic_asks_for_its_prerequisites(
+    bot: Assistant, history: str, question: str, expected: str
+) -> None:
+    ans = bot.ask(question, history=[history])
+    assert ans.intent == "prerequisites" and ans.confident
+    assert expected in ids(ans.prerequisites)
+
+
+def test_before_doing_that_to_a_thing_in_a_story_is_not_a_walk(bot: Assistant) -> None:
+    """"before adding that column" orders events in the learner's story; it asks for no prerequisites."""
+    ans = bot.ask("the model was retrained before adding that column, why did accuracy jump?")
+    assert ans.intent != "prerequisites" and ans.passages[0].id == "data-leakage"
+
+
+def test_x_instead_of_y_or_z_asks_when_to_choose_not_how_y_and_z_differ(bot: Assistant) -> None:
+    """"Y or Z" after "instead of" lists the alternatives: a choice the ranking answers, not a Y-vs-Z comparison."""
+    ans = bot.ask("when would I pick gradient boosting instead of a neural network or an svm?")
+    assert ans.intent != "comparison" and not ans.compared
+    assert ans.passages[0].id == "deep-vs-classical"
+
+
+def test_a_rule_someone_stated_and_the_learner_questions_reads_as_a_belief(bot: Assistant) -> None:
+    from qa.intent import parse
+
+    stated = "My mentor says I need a PhD before anyone will hire me as an ML engineer. Is that really true?"
+    assert parse(stated, bot.names).states_belief
+    assert parse("My mentor says I should read one paper a week. Is that really how people keep up?", bot.names).states_belief
+    assert not parse("my mentor says to use F1 here, which metric is better for fraud?", bot.names).states_belief
+    ans = bot.ask(stated)
+    assert ans.intent == "misconception" and ans.passages[0].id == "need-phd"
