@@ -170,7 +170,7 @@ def test_onnx_encoder_is_the_verified_quantized_copy_of_the_model(embedder: Embe
     meta = json.loads(meta_path.read_text())
     assert meta["precision"] == "int8" and meta["verified_min_cosine"] >= 0.9999
     assert meta["verified_min_cosine_int8"] >= QUANTIZED_MIN_COSINE
-    assert onnx_path.stat().st_size < 30_000_000  # the float32 copy is 90 MB
+    assert onnx_path.stat().st_size < 40_000_000  # the float32 copy is 90 MB
     texts = ["Random forests average many decorrelated decision trees.", "wht is crossvalidation", "Kubernetes"]
     fast = embedder.encode(texts)
     reference = embedder._encode_st(texts)
