@@ -58,8 +58,9 @@ _BELIEF = re.compile(
     r"(do|does|did) (it all|all the work|everything)|any (\w+ )?(works?|will do))\b|"
     # a reason given as a rule: "... because you have to master the maths first"
     r"\b(because|since|cuz|cause) (you|u|one) (have|has|need|must|gotta|got) to\b|"
-    # a rule someone else stated, questioned: "my supervisor says ... Is that really how people learn this?"
-    r"\b(is|are) (that|this|it|he|she|they) (really|actually|truly) (true|right|correct|necessary|needed|required|how|"
+    # a rule someone else stated, questioned: "my supervisor says ... Is that really how people learn this?" (not
+    # "is it actually right?", which asks whether a prediction is correct)
+    r"\b(is|are) (that|this|it|he|she|they) (really|actually|truly) (true|necessary|needed|required|how|"
     r"the (only )?way)\b|"
     # "..., right?" asks to confirm a belief; "is it actually right?" asks whether something is correct
     r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bbe )(?<!actually )(?<!\bget )(?<!\bgot )\bright\s*\?",
