@@ -49,6 +49,8 @@ BLIND_K = ROOT / "tests" / "sets" / "blind_k.jsonl"
 BLIND_L = ROOT / "tests" / "sets" / "blind_l.jsonl"
 BLIND_M = ROOT / "tests" / "sets" / "blind_m.jsonl"
 BLIND_N = ROOT / "tests" / "sets" / "blind_n.jsonl"
+BLIND_O = ROOT / "tests" / "sets" / "blind_o.jsonl"
+BLIND_P = ROOT / "tests" / "sets" / "blind_p.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -82,6 +84,8 @@ BLIND = [
     ("blind L (sixth session's final report set, never tuned on)", BLIND_L),
     ("blind M (tuned on from the seventh session)", BLIND_M),
     ("blind N (seventh session's final report set, never tuned on)", BLIND_N),
+    ("blind O (tuned on from the eighth session)", BLIND_O),
+    ("blind P (eighth session's final report set, never tuned on)", BLIND_P),
 ]
 SETS = [
     *BLIND,

@@ -26,6 +26,8 @@ BLIND_K = SETS / "blind_k.jsonl"  # the sixth tuning set (sixth session)
 BLIND_L = SETS / "blind_l.jsonl"  # the sixth session's final report set, never tuned on
 BLIND_M = SETS / "blind_m.jsonl"  # the seventh tuning set (seventh session)
 BLIND_N = SETS / "blind_n.jsonl"  # the seventh session's final report set, never tuned on
+BLIND_O = SETS / "blind_o.jsonl"  # the eighth tuning set (eighth session)
+BLIND_P = SETS / "blind_p.jsonl"  # the eighth session's final report set, never tuned on
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -40,14 +42,16 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
 @pytest.mark.parametrize(
     "path, hit1, everything, refused",
     [
-        # Floors about three points under what each set measures after the seventh session (Hit@1 / all / off-topic).
+        # Floors about three points under what each set measures (Hit@1 / all / off-topic; seventh session's figures,
+        # O and P the eighth's).
         (BLIND_A, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 12 of 12
         (BLIND_D, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 19 of 19
         (BLIND_E, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 22 of 22
         (BLIND_G, 0.96, 0.96, 0.9),  # tuned on from its first look (0.922 / 0.919 / 15 of 16): 1.000 / 1.000 / 16 of 16
         (BLIND_I, 0.96, 0.96, 0.9),  # tuned on from its first look (0.868 / 0.889 / 18 of 18): 1.000 / 1.000 / 18 of 18
         (BLIND_K, 0.96, 0.96, 0.9),  # tuned on from its first look (0.962 / 0.970 / 17 of 17): 1.000 / 1.000 / 17 of 17
-        (BLIND_M, 0.93, 0.93, 0.9),  # tuned on from its first look (0.872 / 0.890 / 16 of 17): 0.962 / 0.960 / 16 of 17
+        (BLIND_M, 0.92, 0.93, 0.9),  # tuned on from its first look (0.872 / 0.890 / 16 of 17): 0.949 / 0.960 / 17 of 17
+        (BLIND_O, 0.89, 0.90, 0.9),  # tuned on from its first look (0.907 / 0.898 / 16 of 17): 0.920 / 0.929 / 17 of 17
         # Never tuned on.
         (BLIND_B, 0.92, 0.93, 0.9),  # 0.953 / 0.959 / 12 of 12
         (BLIND_C, 0.96, 0.95, 0.9),  # 0.989 / 0.984 / 22 of 22
@@ -56,10 +60,11 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_J, 0.94, 0.93, 0.85),  # first look 0.933 / 0.918 / 16 of 18; now 0.973 / 0.959 / 17 of 18
         (BLIND_L, 0.90, 0.90, 0.85),  # first look 0.872 / 0.880 / 16 of 17; now 0.936 / 0.930 / 16 of 17
         (BLIND_N, 0.92, 0.93, 0.9),  # first look 0.923 / 0.940 / 17 of 17; now 0.949 / 0.960 / 17 of 17
+        (BLIND_P, 0.89, 0.90, 0.85),  # first look 0.924 / 0.930 / 15 of 16; after the eighth session the same
     ],
     ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-i-tuning", "blind-k-tuning",
-         "blind-m-tuning", "blind-b-report", "blind-c-report", "blind-f-report", "blind-h-report", "blind-j-report",
-         "blind-l-report", "blind-n-report"],
+         "blind-m-tuning", "blind-o-tuning", "blind-b-report", "blind-c-report", "blind-f-report", "blind-h-report",
+         "blind-j-report", "blind-l-report", "blind-n-report", "blind-p-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float
