@@ -66,6 +66,13 @@ _OWN_TASK = re.compile(
     r"spreadsheet|files?|columns?|features|labels|results|server|api|service|predictions|project|images|logs)\b",
     re.IGNORECASE,
 )
+# "...flag readings that look unusual before a bearing goes. What's this approach called and where do I start?" asks
+# for the name of what it describes: the ranking answers it, like a task of one's own.
+_NAME_ASK = re.compile(
+    r"\b(what('?s| is| are)( this| that| it)( \w+)? called|is there a (name|term|word) for|what('?s| is) the (name|term) "
+    r"for|what (technique|method|approach|kind of (model|problem|method|technique)) (is|should|would|do|does|can))\b",
+    re.IGNORECASE,
+)
 _LEARNING = re.compile(
     r"\b(learn|learning|study|studying|career|job|beginner|become|roadmap|course|degree|engineer|machine learning|ml|ai)\b",
     re.IGNORECASE,
@@ -73,7 +80,7 @@ _LEARNING = re.compile(
 
 
 def _own_problem(question: str) -> bool:
-    return bool(_OWN_TASK.search(question)) and not _LEARNING.search(question)
+    return bool(_OWN_TASK.search(question) or _NAME_ASK.search(question)) and not _LEARNING.search(question)
 
 
 # A stated background asks for a path only with a question about getting somewhere ("I'm a web developer, how do I

@@ -141,12 +141,17 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         # "where do I start?" on a task of one's own asks about the task, not where to start learning
         ("my spreadsheet export has duplicate rows, misspelt city names and dates in two formats. where do i start?",
          "data-cleaning"),
+        # ...and so does "where do I start?" after asking what the described thing is called
+        ("our pumps have vibration sensors read every second and failures are almost never labelled. I want to flag "
+         "readings that look odd before something breaks: what is this approach called and where do I start?",
+         "anomaly-detection"),
         # Cue words read these as prerequisites ("need for", "needed for"); the walk model overrules them
         ("what do I need for serving a model at a thousand requests a second?", "model-serving|scalability"),
         ("Is SQL needed for pulling training data out of our warehouse, or can pandas do it all?", "sql"),
     ],
     ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time",
-         "the-ones-before-it", "story-with-after", "start-on-own-task", "walk-overruled-serving", "walk-overruled-sql"],
+         "the-ones-before-it", "story-with-after", "start-on-own-task",
+         "start-after-naming-ask", "walk-overruled-serving", "walk-overruled-sql"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
