@@ -57,7 +57,8 @@ DENSE_FEATURES: tuple[str, ...] = (
 # where BM25's whole words miss (grouped CV, 5,752 asks: asks Hit@1 0.891 -> 0.895; tuning sets with a quarter of
 # their words misspelt: +4 of 473 questions, clean: +1).
 LEXICAL_FEATURES: tuple[str, ...] = (
-    "bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks", "gap_grams", "gap_grams_asks", "grams_asks"
+    "bm25", "gap_bm25", "bm25_asks", "gap_bm25_asks", "gap_grams", "gap_grams_asks", "grams_asks",
+    "rest_gap_bm25_asks",
 )
 # How the question names the entry's concept, and the entry's kind against cues in the question's wording.
 _SHARED: tuple[str, ...] = (
@@ -127,6 +128,7 @@ class Signals:
     rest_vote: np.ndarray | None = None
     known_words: float = 0.0  # the share of the question's content words found in the kb (BM25's vocabulary)
     bm25_asks: np.ndarray | None = None  # raw BM25 of each entry's best phrasing
+    rest_bm25_asks: np.ndarray | None = None  # ...for the question without the names it mentions
     grams: np.ndarray | None = None  # character 4-gram cosine of the passage (`qa.lexical.CharGrams`)
     grams_asks: np.ndarray | None = None  # ...and of each entry's best phrasing
     centroid: np.ndarray | None = None  # cosine to the mean direction of each entry's phrasings
@@ -169,6 +171,8 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
     bm25 = s.bm25 / (s.bm25 + BM25_HALF)
     raw_asks = s.bm25_asks if s.bm25_asks is not None else np.zeros_like(s.bm25)
     bm25_asks = raw_asks / (raw_asks + BM25_HALF)
+    raw_rest = s.rest_bm25_asks if s.rest_bm25_asks is not None else raw_asks
+    rest_bm25_asks = raw_rest / (raw_rest + BM25_HALF)
     c = s.cues
     words = math.log1p(c.words)
     cols = {
@@ -190,6 +194,7 @@ def matrix(s: Signals, layout: Layout) -> np.ndarray:
         "gap_bm25": bm25 - bm25.max(),
         "bm25_asks": bm25_asks,
         "gap_bm25_asks": bm25_asks - bm25_asks.max(),
+        "rest_gap_bm25_asks": rest_bm25_asks - rest_bm25_asks.max(),
         "gap_grams": _gap(s.grams, n),
         "gap_grams_asks": _gap(s.grams_asks, n),
         "grams_asks": s.grams_asks if s.grams_asks is not None else np.zeros(n, dtype=np.float32),

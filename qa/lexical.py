@@ -146,6 +146,7 @@ class Scores(NamedTuple):
     known: float  # the share of the question's content words that occur in some passage (0.0 when it has none)
     grams: np.ndarray  # 4-gram cosine of the passage
     grams_asks: np.ndarray  # 4-gram cosine of the best phrasing
+    rest_bm25_asks: np.ndarray | None = None  # BM25 of the best phrasing for the question without the names it mentions
 
 
 class Lexical:
@@ -184,15 +185,29 @@ class Lexical:
         joined = [w.replace("-", "") for w in _HYPHENATED.findall(low)]
         return self._stem([w for w in words + joined if w not in STOPWORDS])
 
-    def read(self, query: str, leave_out: int | None = None) -> Scores:
-        """Every entry's lexical scores for `query` (`Scores`); `leave_out` hides one phrasing, for training on it.
-        The query is tokenized once for the BM25 scores."""
+    def read(self, query: str, leave_out: int | None = None, rest: str | None = None) -> Scores:
+        """Every entry's lexical scores for `query` (`Scores`); `leave_out` hides one phrasing, for training on it;
+        `rest` is the question without the names it mentions, whose best phrasing is scored too (a tool named in
+        passing matches every phrasing that names it: "my churn model in scikit-learn, how do I know when it goes
+        stale?" met "I built a churn model in scikit-learn, is it any good?"). The query is tokenized once."""
         tokens = self.tokenize(query)
         known = [w for w in tokens if w in self._passage_vocab]
         share = len(known) / len(tokens) if tokens else 0.0
         passages = np.zeros(len(self.ids), dtype=np.float32)
         if known:
             passages = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        best = self._best_ask(tokens, leave_out)
+        rest_best = self._best_ask(self.tokenize(rest), leave_out) if rest is not None else best
+        grams = self._grams.scores(query)
+        per_ask = grams[: self._n_asks]
+        if leave_out is not None:
+            per_ask[leave_out] = 0.0
+        grams_best = np.zeros(len(self.ids), dtype=np.float32)
+        np.maximum.at(grams_best, self._ask_owner, per_ask)
+        return Scores(passages, best, share, grams[self._n_asks :], grams_best, rest_best)
+
+    def _best_ask(self, tokens: list[str], leave_out: int | None) -> np.ndarray:
+        """Each entry's best phrasing's BM25 for the tokens."""
         best = np.zeros(len(self.ids), dtype=np.float32)
         in_asks = [w for w in tokens if w in self._vocab]
         if in_asks and self._asks_bm25 is not None:
@@ -200,13 +215,7 @@ class Lexical:
             if leave_out is not None:
                 per_ask[leave_out] = 0.0
             np.maximum.at(best, self._ask_owner, per_ask)
-        grams = self._grams.scores(query)
-        per_ask = grams[: self._n_asks]
-        if leave_out is not None:
-            per_ask[leave_out] = 0.0
-        grams_best = np.zeros(len(self.ids), dtype=np.float32)
-        np.maximum.at(grams_best, self._ask_owner, per_ask)
-        return Scores(passages, best, share, grams[self._n_asks :], grams_best)
+        return best
 
     def scores(self, query: str) -> np.ndarray:
         return self.read(query).bm25

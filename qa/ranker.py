@@ -40,10 +40,11 @@ from qa.index import inner_products
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
 PHRASINGS_FILE = "phrasings.npy"  # the phrasing classifier's weights and biases, beside the ranker
-FORMAT = 10  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+FORMAT = 11  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
 # 4: the walk model; 5: character 4-gram features, the phrasings' centroid; 6: the veto against phrasings or names;
 # 7: the ranker a conditional logit; 8: the scope model reads the best centroid and 4-gram closeness; 9: the ranker a
-# logistic regression over single rows again; 10: the phrasing classifier's probabilities
+# logistic regression over single rows again; 10: the phrasing classifier's probabilities; 11: BM25 of the best
+# phrasing for the question without the names it mentions
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",

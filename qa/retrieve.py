@@ -133,11 +133,11 @@ class Retriever:
                 rest_views, rest_asks, rest_vote, _ = self._dense.split(rest_row, leave_out)
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         lexical = self._lexical is not None and self.mode != "dense"
-        lex = self._lexical.read(query, leave_out) if lexical else Scores(zeros, zeros, 0.0, zeros, zeros)  # type: ignore[union-attr]
+        lex = self._lexical.read(query, leave_out, remainder) if lexical else Scores(zeros, zeros, 0.0, zeros, zeros)  # type: ignore[union-attr]
         words = len(normalize(query).split())
         return Signals(passage, names, asks, vote, lex.bm25, tuple(mentions), cues, words, vector, *rest,
                        known_words=lex.known, bm25_asks=lex.bm25_asks, grams=lex.grams, grams_asks=lex.grams_asks,
-                       centroid=centroid, clf=clf if self.mode != "bm25" else None)  # fmt: skip
+                       rest_bm25_asks=lex.rest_bm25_asks, centroid=centroid, clf=clf if self.mode != "bm25" else None)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""
