@@ -51,6 +51,8 @@ BLIND_M = ROOT / "tests" / "sets" / "blind_m.jsonl"
 BLIND_N = ROOT / "tests" / "sets" / "blind_n.jsonl"
 BLIND_O = ROOT / "tests" / "sets" / "blind_o.jsonl"
 BLIND_P = ROOT / "tests" / "sets" / "blind_p.jsonl"
+BLIND_Q = ROOT / "tests" / "sets" / "blind_q.jsonl"
+BLIND_R = ROOT / "tests" / "sets" / "blind_r.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -86,6 +88,8 @@ BLIND = [
     ("blind N (seventh session's final report set, never tuned on)", BLIND_N),
     ("blind O (tuned on from the eighth session)", BLIND_O),
     ("blind P (eighth session's final report set, never tuned on)", BLIND_P),
+    ("blind Q (tuned on from the ninth session)", BLIND_Q),
+    ("blind R (ninth session's final report set, never tuned on)", BLIND_R),
 ]
 SETS = [
     *BLIND,

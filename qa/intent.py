@@ -180,11 +180,23 @@ def asked_part(question: str) -> str:
 
 
 _POINTS_BACK = re.compile(r"\b(it|its|they|them|those|these|both)\b", re.IGNORECASE)
+# An "it" that stands for nothing said before: "how long does it take to learn all this?", "is it worth it?"
+_DUMMY_IT = re.compile(
+    r"\b((does|do|will|would|did|could|can) it (take|cost|matter|help|make sense)|(is|was) it (worth|possible|true|hard|"
+    r"difficult|easy|realistic|normal|ok|okay|necessary|enough|better|too late|a good idea|common|bad)|"
+    r"it'?s (worth|possible|hard|difficult|easy|realistic|normal|ok|okay|too late|a good idea))\b",
+    re.IGNORECASE,
+)
 
 
 def points_back(question: str) -> bool:
-    """Whether a question's pronoun must mean something said before ("both of them", "it"), not "this step"."""
-    return bool(_POINTS_BACK.search(question))
+    """Whether a question's pronoun must mean something said before ("both of them", "it"), not "this step" or an
+    "it" that stands for nothing ("how long does it take to learn all this?").
+
+    >>> points_back("how do I squash both of them into one number?"), points_back("how long does it take to learn all this?")
+    (True, False)
+    """
+    return bool(_POINTS_BACK.search(_DUMMY_IT.sub(" ", question)))
 
 
 def refers_back(question: str) -> bool:

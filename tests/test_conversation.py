@@ -37,6 +37,16 @@ def test_a_question_that_names_its_own_subject_overrides_the_history(bot: Assist
     assert ans.intent == "faq" and "how long" in ans.passages[0].title.lower()
 
 
+def test_an_it_that_stands_for_nothing_does_not_pull_in_the_conversations_topic(bot: Assistant) -> None:
+    """"does it take" points at nothing said before: the FAQ leads, not the topic of the path just shown; a real
+    pronoun still does ("how do I squash both of them into one number?" after precision and recall)."""
+    history = ["I want to work with LLMs. What should I learn first?", "and before that?"]
+    ans = bot.ask("how long does it take to learn all this?", history=history)
+    assert ans.confident and ans.passages[0].id == "how-long", [p.id for p in ans.passages[:3]]
+    both = bot.ask("how do I squash both of them into one number?", history=["what are precision and recall?"])
+    assert both.confident and both.passages[0].id == "f1-score", [p.id for p in both.passages[:3]]
+
+
 def test_a_complete_beginner_gets_a_first_path_not_a_misconception(bot: Assistant) -> None:
     ans = bot.ask("I'm a complete beginner, where do I start?")
     assert ans.confident and ans.intent == "learning_path"
