@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SEP = re.compile(r"[-_/]+")
 _DROP = re.compile(r"[^\w\s+#]")  # keep + and # so "C++" and "C#" survive
@@ -10,6 +11,7 @@ _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"(?:[^\W_]|[+#])+")  # what `normalize` keeps as one word
 
 
+@lru_cache(maxsize=1 << 15)  # a kb's load normalizes each phrasing three times; a question's names are looked up again
 def normalize(text: str) -> str:
     """Lower-case, hyphens and slashes to spaces, punctuation dropped, spaces collapsed.
 

@@ -6,6 +6,7 @@ question at all. `mode` swaps the retriever and keeps everything else, so each p
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -74,7 +75,9 @@ class Retriever:
         self._entries = list(kb.entries)
         if dense is not None and dense.ids != [t.id for t in self._entries]:
             raise ValueError("the dense index does not hold the kb's passages in order")
-        self.specificity = _specificity(kb)
+        self.specificity = _SPECIFICITY.get(kb)
+        if self.specificity is None:  # once per kb: the training and the serving retrievers share it
+            self.specificity = _SPECIFICITY.setdefault(kb, _specificity(kb))
         self.layout = Layout(self._entries, self.specificity)
 
     @property
@@ -190,6 +193,9 @@ def rest_of(query: str, mentions: Sequence[Mention]) -> str | None:
     tokens = normalize(query).split()
     kept = [w for i, w in enumerate(tokens) if not any(a <= i < b for a, b in spans)]
     return " ".join(kept) if kept else None
+
+
+_SPECIFICITY: weakref.WeakKeyDictionary[KnowledgeBase, dict[str, float]] = weakref.WeakKeyDictionary()
 
 
 def _specificity(kb: KnowledgeBase) -> dict[str, float]:

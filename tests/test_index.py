@@ -319,3 +319,36 @@ def test_character_grams_meet_a_misspelt_word_that_bm25_misses_and_are_kept_besi
     fresh = tmp_path / "ro"
     CharGrams.cached(texts, fresh, write=False)
     assert not (fresh / GRAMS_FILE).exists()
+
+
+def test_bm25_indexes_are_kept_beside_the_index_and_rebuilt_when_the_kb_changes(real_kb, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An unchanged kb's start reads both BM25 indexes (passages, phrasings) from the index folder instead of
+    tokenizing ~8,000 texts again, and scores exactly as a fresh build; a changed phrasing, a damaged folder or a
+    read-only start builds them in memory."""
+    import dataclasses
+
+    import numpy as np
+
+    from qa.lexical import Lexical
+
+    entries = list(real_kb.entries)
+    question, rest = "my churn model in scikit-learn, how do I know when it goes stale?", "my churn model, how do I know"
+    fresh = Lexical(entries, None).read(question, None, rest)
+    built = Lexical(entries, tmp_path)
+    assert (tmp_path / "bm25-asks" / "key.txt").is_file() and (tmp_path / "bm25-passages" / "key.txt").is_file()
+    again = Lexical(entries, tmp_path)
+    for a, b in zip(again.read(question, None, rest), fresh, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert again._vocab == built._vocab
+
+    # A new phrasing that shares a rare word with the question: the cached index is not reused for it
+    i = next(i for i, t in enumerate(entries) if t.id == "model-monitoring")
+    changed = [*entries]
+    changed[i] = dataclasses.replace(entries[i], asks=(*entries[i].asks, "zyzzyva alerts from our churn model"))
+    scores = Lexical(changed, tmp_path).read("zyzzyva")
+    assert int(np.argmax(scores.bm25_asks)) == i and scores.bm25_asks[i] > 0
+    (tmp_path / "bm25-asks" / "data.csc.index.npy").write_bytes(b"not a numpy file")
+    assert int(np.argmax(Lexical(changed, tmp_path).read("zyzzyva").bm25_asks)) == i
+    ro = tmp_path / "ro"
+    Lexical(entries, ro, write=False)
+    assert not (ro / "bm25-asks").exists()
