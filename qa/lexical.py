@@ -156,31 +156,30 @@ class Lexical:
     order. `folder` (the index folder) keeps the 4-gram table between starts; `write` False only reads it there."""
 
     def __init__(self, entries: list[Topic], folder: Path | None = None, write: bool = True) -> None:
-        import bm25s
         import Stemmer
 
         self._stem = Stemmer.Stemmer("english").stemWords
         self.ids = [t.id for t in entries]
         passages = [" ".join([t.title, *t.aliases, t.summary]) for t in entries]
         asks = [a for t in entries for a in t.asks]
-        self._bm25, self._passage_vocab = self._cached_bm25(passages, folder, "passages", write, bm25s)
+        self._bm25, self._passage_vocab = self._cached_bm25(passages, folder, "passages", write)
         # The learner phrasings, one document each, in the dense index's order (entry by entry): an entry scores
         # by its best phrasing, as in the dense asks view
         self._ask_owner = np.array([i for i, t in enumerate(entries) for _ in t.asks], dtype=np.int64)
         self._asks_bm25: Any = None
         asks_vocab: set[str] = set()
         if asks:
-            self._asks_bm25, asks_vocab = self._cached_bm25(asks, folder, "asks", write, bm25s)
+            self._asks_bm25, asks_vocab = self._cached_bm25(asks, folder, "asks", write)
         self._vocab = self._passage_vocab | asks_vocab
         self._grams = CharGrams.cached(asks + passages, folder, write)
         self._n_asks = len(self._ask_owner)
 
-    def _cached_bm25(
-        self, texts: list[str], folder: Path | None, name: str, write: bool, bm25s: Any
-    ) -> tuple[Any, set[str]]:
+    def _cached_bm25(self, texts: list[str], folder: Path | None, name: str, write: bool) -> tuple[Any, set[str]]:
         """A BM25 index of `texts` and its vocabulary: read from `folder` when it was built there from the same texts
         and tokenizer before (tokenizing and indexing the kb's ~8,000 texts takes ~0.35 s of an unchanged kb's
         start, the read ~20 ms), else built and, when `write`, saved there (as `CharGrams.cached`)."""
+        import bm25s
+
         key = hashlib.sha256("\x00".join([BM25_VERSION, *sorted(STOPWORDS), *texts]).encode("utf-8")).hexdigest()
         path = folder / f"bm25-{name}" if folder is not None else None
         if path is not None and (path / "key.txt").is_file():
