@@ -97,8 +97,8 @@ class DenseIndex:
         # A read-only view of the stored rows (no copy), for `row_scores`.
         n, d = self._index.ntotal, self._index.d
         self._rows = faiss.rev_swig_ptr(self._index.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), np.float32)
-        # The length of the sum of each entry's phrasing vectors, whole and without each phrasing: an entry's
-        # centroid cosine is the sum of its phrasings' cosines over that length (see `split`).
+        # The sum of each entry's phrasing vectors and its length: an entry's centroid cosine is the sum of its
+        # phrasings' cosines over that length (see `split`).
         asks = self._rows[len(self.ids) * len(self.views) :]
         sums = np.zeros((len(self.ids), d), dtype=np.float64)
         if len(asks):  # one sum per entry over its run of rows (np.add.at would take ~0.1 s at 6,600 phrasings)
@@ -106,10 +106,8 @@ class DenseIndex:
             owners = self.ask_owner[order]
             starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
             sums[owners[starts]] = np.add.reduceat(asks[order].astype(np.float64), starts, axis=0)
+        self._ask_sums = sums
         self._centre_norm = np.linalg.norm(sums, axis=1)
-        own = sums[self.ask_owner]
-        without = self._centre_norm[self.ask_owner] ** 2 - 2 * np.einsum("ij,ij->i", own, asks) + np.einsum("ij,ij->i", asks, asks)
-        self._centre_norm_without = np.sqrt(np.maximum(without, 0.0))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -152,7 +150,7 @@ class DenseIndex:
         return self.split(self.row_scores(query)[0])[0]
 
     def split(
-        self, row: np.ndarray, leave_out: int | None = None
+        self, row: np.ndarray, leave_out: int | Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One query's row scores as (per-entry views (views, entries), best phrasing per entry, neighbour vote,
         centroid cosine per entry).
@@ -160,8 +158,9 @@ class DenseIndex:
         The vote shares 1.0 among the entries owning the query's VOTE_K nearest phrasings, each weighted by how
         close it is (softmax at VOTE_TEMPERATURE). The centroid cosine is the query's cosine to the mean direction
         of an entry's phrasings: steadier than the best one, which a single near-duplicate decides. `leave_out`
-        skips one phrasing row, so a phrasing asked as a training question never meets its own vector. An entry
-        with no phrasing scores -1 in the asks view and 0 in the centroid."""
+        skips phrasing rows (one or several), so a phrasing asked as a training question never meets its own vector
+        nor its neighbours' (`qa.fit.ASK_NEIGHBOURS`). An entry with no phrasing scores -1 in the asks view and 0 in
+        the centroid."""
         n = len(self.ids)
         per_view = row[: n * len(self.views)].reshape(len(self.views), n)
         asks = row[n * len(self.views) :]
@@ -171,13 +170,17 @@ class DenseIndex:
         if len(asks):
             total = np.bincount(self.ask_owner, weights=asks, minlength=n)
             norm = self._centre_norm.copy()
-            if leave_out is not None:
-                total[self.ask_owner[leave_out]] -= asks[leave_out]
-                norm[self.ask_owner[leave_out]] = self._centre_norm_without[leave_out]
+            hidden = np.atleast_1d(np.asarray(leave_out if leave_out is not None else (), dtype=np.int64))
+            if len(hidden):
+                np.subtract.at(total, self.ask_owner[hidden], asks[hidden])
+                first = len(self.ids) * len(self.views)
+                for owner in np.unique(self.ask_owner[hidden]):
+                    mine = hidden[self.ask_owner[hidden] == owner]
+                    norm[owner] = np.linalg.norm(self._ask_sums[owner] - self._rows[first + mine].sum(axis=0))
             centroid = np.divide(total, norm, out=np.zeros(n), where=norm > 1e-9).astype(np.float32)
-            if leave_out is not None:
+            if len(hidden):
                 asks = asks.copy()
-                asks[leave_out] = -1.0
+                asks[hidden] = -1.0
             np.maximum.at(best, self.ask_owner, asks)
             near = np.argpartition(-asks, min(VOTE_K, len(asks) - 1))[:VOTE_K]
             w = np.exp((asks[near] - asks[near].max()) / VOTE_TEMPERATURE)

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -211,35 +212,34 @@ class Lexical:
         joined = [w.replace("-", "") for w in _HYPHENATED.findall(low)]
         return self._stem([w for w in words + joined if w not in STOPWORDS])
 
-    def read(self, query: str, leave_out: int | None = None, rest: str | None = None) -> Scores:
-        """Every entry's lexical scores for `query` (`Scores`); `leave_out` hides one phrasing, for training on it;
+    def read(self, query: str, leave_out: int | Sequence[int] | None = None, rest: str | None = None) -> Scores:
+        """Every entry's lexical scores for `query` (`Scores`); `leave_out` hides phrasings, for training on one;
         `rest` is the question without the names it mentions, whose best phrasing is scored too (a tool named in
         passing matches every phrasing that names it: "my churn model in scikit-learn, how do I know when it goes
         stale?" met "I built a churn model in scikit-learn, is it any good?"). The query is tokenized once."""
         tokens = self.tokenize(query)
+        hidden = np.atleast_1d(np.asarray(leave_out if leave_out is not None else (), dtype=np.int64))
         known = [w for w in tokens if w in self._passage_vocab]
         share = len(known) / len(tokens) if tokens else 0.0
         passages = np.zeros(len(self.ids), dtype=np.float32)
         if known:
             passages = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-        best = self._best_ask(tokens, leave_out)
-        rest_best = self._best_ask(self.tokenize(rest), leave_out) if rest is not None else best
+        best = self._best_ask(tokens, hidden)
+        rest_best = self._best_ask(self.tokenize(rest), hidden) if rest is not None else best
         grams = self._grams.scores(query)
         per_ask = grams[: self._n_asks]
-        if leave_out is not None:
-            per_ask[leave_out] = 0.0
+        per_ask[hidden] = 0.0
         grams_best = np.zeros(len(self.ids), dtype=np.float32)
         np.maximum.at(grams_best, self._ask_owner, per_ask)
         return Scores(passages, best, share, grams[self._n_asks :], grams_best, rest_best)
 
-    def _best_ask(self, tokens: list[str], leave_out: int | None) -> np.ndarray:
-        """Each entry's best phrasing's BM25 for the tokens."""
+    def _best_ask(self, tokens: list[str], hidden: np.ndarray) -> np.ndarray:
+        """Each entry's best phrasing's BM25 for the tokens, the `hidden` phrasing rows left out."""
         best = np.zeros(len(self.ids), dtype=np.float32)
         in_asks = [w for w in tokens if w in self._vocab]
         if in_asks and self._asks_bm25 is not None:
             per_ask = np.asarray(self._asks_bm25.get_scores(in_asks), dtype=np.float32)
-            if leave_out is not None:
-                per_ask[leave_out] = 0.0
+            per_ask[hidden] = 0.0
             np.maximum.at(best, self._ask_owner, per_ask)
         return best
 

@@ -87,8 +87,8 @@ def walk_table(retriever: Retriever, names: NameIndex, table: Table, walks: list
 
 
 def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example]) -> Table:
-    """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector, nor
-    a phrasing classifier fitted on it. Returns them with the classifier fitted on every phrasing."""
+    """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector or
+    its neighbours' (`qa.fit.ASK_NEIGHBOURS`), nor a phrasing classifier fitted on them. Returns them with the classifier fitted on every phrasing."""
     dense: DenseIndex | None = retriever._dense  # noqa: SLF001 - training reads the same index that serves
     if dense is None:
         raise IndexStoreError("training needs the dense index (the hybrid retriever)")
@@ -101,7 +101,8 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     # The classifier's six fits (~15 s, numpy) run beside the parsing (Python) and the encoding (ONNX Runtime)
     labels = np.array([examples[k].targets[0] for k in asked])
     with ThreadPoolExecutor(1) as pool:
-        fitting = pool.submit(fit_phrasings, vecs[asked], labels, len(dense.ids))
+        batches = [examples[k].batch for k in asked]
+        fitting = pool.submit(fit_phrasings, vecs[asked], labels, len(dense.ids), batches)
         parsed = [parse(e.text, names) for e in examples]
         rests = [rest_of(e.text, p.mentions) for e, p in zip(examples, parsed, strict=True)]
         rest_vecs: dict[int, np.ndarray] = {}
@@ -129,7 +130,8 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     xs, extra = [], []
     for e, row, p, rest_row, lp in zip(examples, rows, parsed, rest_rows, clf, strict=True):
         cues = Cues.of(e.text, p.states_belief)
-        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=e.ask_row, rest_row=rest_row, clf=lp)
+        hidden = e.hidden or None  # a phrasing: itself and its neighbours (`qa.fit.ASK_NEIGHBOURS`)
+        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=hidden, rest_row=rest_row, clf=lp)
         xs.append(matrix(s, retriever.layout))
         extra.append((s.known_words, cues.words))
     return Table(examples, xs, extra, vecs, phrasings)

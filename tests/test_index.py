@@ -94,6 +94,17 @@ def test_each_entry_is_embedded_as_a_passage_by_its_names_and_by_each_ask(
     assert np.isclose(without[owner[top]], max(others), atol=1e-5)
     assert np.isclose(centroid_without[owner[top]], centre(owner[top], skip=top), atol=1e-4)
     assert not np.isclose(centroid_without[owner[top]], centroid[owner[top]], atol=1e-4)
+    # Several rows at once (a training phrasing's neighbours): none of them counts, in the best phrasing or the centroid
+    mine = [j for j, o in enumerate(owner) if o == owner[top]]
+    hide = [j for j in mine if abs(j - top) <= 1]
+    _, without_run, _, centroid_run = index.split(index.row_scores(q)[0], leave_out=hide)
+    kept = [j for j in mine if j not in hide]
+    assert len(hide) >= 2 and kept
+    assert np.isclose(without_run[owner[top]], max(ask_cos[j] for j in kept), atol=1e-5)
+    mean = np.mean([ask_vecs[j] for j in kept], axis=0)
+    assert np.isclose(centroid_run[owner[top]], float(mean @ q / np.linalg.norm(mean)), atol=1e-4)
+    others = np.arange(len(kb.entries)) != owner[top]
+    assert np.allclose(without_run[others], best[others]) and np.allclose(centroid_run[others], centroid[others])
 
 
 def test_a_changed_kb_is_rebuilt_reusing_unchanged_vectors(index_dir: Path, embedder: Embedder, mini: Path) -> None:
@@ -288,6 +299,11 @@ def test_the_lexical_phrasings_view_scores_an_entry_by_its_best_phrasing_and_can
     assert hidden[target] < best[target]
     others = np.arange(len(entries)) != target
     assert np.array_equal(hidden[others], best[others])
+    # Hiding the whole entry's phrasings leaves it nothing in the phrasings view, and the others as they were
+    run = list(range(row, row + len(entries[target].asks)))
+    none = lexical.read(text, leave_out=run)
+    assert none.bm25_asks[target] == 0.0 and none.grams_asks[target] == 0.0
+    assert np.array_equal(none.bm25_asks[others], best[others])
 
 
 def test_character_grams_meet_a_misspelt_word_that_bm25_misses_and_are_kept_beside_the_index(real_kb, tmp_path) -> None:  # type: ignore[no-untyped-def]

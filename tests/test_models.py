@@ -11,7 +11,7 @@ import pytest
 
 from qa import Assistant
 from qa.errors import IndexStoreError
-from qa.fit import fit_phrasings
+from qa.fit import ASK_NEIGHBOURS, fit_phrasings, read_examples
 from qa.ranker import LOG_FLOOR, OFF_TOPIC_FILE, PHRASINGS_FILE, RANKER_FILE, Models
 from qa.training import open_models
 
@@ -57,6 +57,42 @@ def test_out_of_fold_probabilities_come_from_a_classifier_that_never_saw_the_phr
     # The single phrasing of entry 3 was in no fold's training data, so out of fold its entry is unknown.
     assert oof[-1, 3] == LOG_FLOOR and own[-1, 3] > -1.0
     assert (oof[:-1].argmax(axis=1) == labels[:-1]).mean() > 0.9
+
+
+def test_a_phrasing_is_trained_on_without_its_neighbours_in_its_entrys_list() -> None:
+    """Phrasings are written in batches and appended together: a phrasing asked as a training question hides its
+    own row and up to ASK_NEIGHBOURS rows on either side, never another entry's, and its classifier fold keeps its
+    run whole."""
+    asks = [(0, f"zero {k}") for k in range(10)] + [(1, "one a"), (1, "one b")] + [(2, f"two {k}") for k in range(9)]
+    examples = read_examples(None, ["a", "b", "c"], asks)
+    h = ASK_NEIGHBOURS
+    assert examples[0].hidden == tuple(range(0, h + 1))
+    assert examples[5].hidden == tuple(range(5 - h, 5 + h + 1))
+    assert examples[9].hidden == tuple(range(9 - h, 10))  # stops at its entry's last phrasing
+    assert examples[10].hidden == (10, 11) and examples[11].hidden == (10, 11)  # never crosses into another entry
+    for e in examples:
+        assert e.ask_row in e.hidden and {asks[r][0] for r in e.hidden} == {e.targets[0]}
+    runs = {}
+    for e in examples:
+        runs.setdefault(e.batch, set()).add(e.targets[0])
+    assert all(len(owners) == 1 for owners in runs.values())  # a run belongs to one entry
+    assert len({e.batch for e in examples[:10]}) == 2  # ten phrasings: two runs of at most 2h + 1
+
+
+def test_out_of_fold_probabilities_keep_a_batch_out_of_its_own_classifier() -> None:
+    """Each entry's phrasings come in two batches far apart (two authors with their own words): grouped by batch, a
+    phrasing's out-of-fold guess comes from a classifier that saw none of its batch mates, so it cannot lean on
+    them; without the batches it can."""
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(3), 10)
+    batches = np.repeat(np.arange(6), 5)  # entry e: batches 2e and 2e + 1
+    centres = rng.normal(size=(6, 384))
+    vectors = centres[batches] + 0.2 * rng.normal(size=(30, 384))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    _, mixed = fit_phrasings(vectors, labels, entries=3)
+    _, grouped = fit_phrasings(vectors, labels, entries=3, batches=batches.tolist())
+    assert (mixed.argmax(axis=1) == labels).mean() > 0.9
+    assert (grouped.argmax(axis=1) == labels).mean() < 0.6
 
 
 @pytest.mark.parametrize(
