@@ -53,6 +53,8 @@ BLIND_O = ROOT / "tests" / "sets" / "blind_o.jsonl"
 BLIND_P = ROOT / "tests" / "sets" / "blind_p.jsonl"
 BLIND_Q = ROOT / "tests" / "sets" / "blind_q.jsonl"
 BLIND_R = ROOT / "tests" / "sets" / "blind_r.jsonl"
+BLIND_S = ROOT / "tests" / "sets" / "blind_s.jsonl"
+BLIND_T = ROOT / "tests" / "sets" / "blind_t.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -90,6 +92,8 @@ BLIND = [
     ("blind P (eighth session's final report set, never tuned on)", BLIND_P),
     ("blind Q (tuned on from the ninth session)", BLIND_Q),
     ("blind R (ninth session's final report set, never tuned on)", BLIND_R),
+    ("blind S (tuned on from the tenth session)", BLIND_S),
+    ("blind T (tenth session's final report set, never tuned on)", BLIND_T),
 ]
 SETS = [
     *BLIND,
