@@ -67,7 +67,7 @@ ASK_WEIGHT = 0.5  # a phrasing's weight as a training question, against 1.0 for 
 # (hybrid; pooled MRR of A, D, E, G, I, K, M, O, Q, S): 0 -> 3 neighbours O 0.907 -> 0.920 Hit@1, the rest equal,
 # MRR 0.9813 -> 0.9820 (dense 0.9767 -> 0.9755). Every variant tried was equal or better, none decisive: the true
 # batches from git blame O +2 and S -1 (a follow-up), 5 neighbours O +1, blocks of four M -1 and O +1, 3 neighbours
-# with classifier folds in blocks of five I, M and O +1 each.
+# with classifier folds in blocks of five I, M and O +1 each. (Fewer for an entry with few phrasings: `read_examples`.)
 ASK_NEIGHBOURS = 3
 # ...and of the scope model (which also reads the question's embedding: 384 more inputs). Chosen out of fold (folds
 # grouped by entry, question set and off-topic file), kept + refused at the balanced threshold: C 0.003 1.940, 0.01
@@ -170,15 +170,18 @@ def read_examples(training_dir: Path | None, titles: Sequence[str], asks: Sequen
     for row, (pos, _) in enumerate(asks):  # each entry's phrasings are one run of rows
         first.setdefault(pos, row)
         end[pos] = row + 1
-    span = 2 * ASK_NEIGHBOURS + 1
+    # An entry with few phrasings keeps at least half of its others: with the validator's minimum of 6, three on
+    # either side would hide every one, and the ranker would learn that an entry's own phrasings never resemble its
+    # questions (a six-entry test kb then sent "how do i solve for x in an equation" to coding, not algebra).
+    reach = {pos: min(ASK_NEIGHBOURS, (end[pos] - first[pos] - 1) // 4) for pos in first}
     out = [
         Example(
             text,
             (pos,),
             f"ask:{pos}",
             row,
-            tuple(range(max(first[pos], row - ASK_NEIGHBOURS), min(end[pos], row + ASK_NEIGHBOURS + 1))),
-            row - (row - first[pos]) % span,
+            tuple(range(max(first[pos], row - reach[pos]), min(end[pos], row + reach[pos] + 1))),
+            row - (row - first[pos]) % (2 * reach[pos] + 1),
         )
         for row, (pos, text) in enumerate(asks)
     ]

@@ -61,22 +61,25 @@ def test_out_of_fold_probabilities_come_from_a_classifier_that_never_saw_the_phr
 
 def test_a_phrasing_is_trained_on_without_its_neighbours_in_its_entrys_list() -> None:
     """Phrasings are written in batches and appended together: a phrasing asked as a training question hides its
-    own row and up to ASK_NEIGHBOURS rows on either side, never another entry's, and its classifier fold keeps its
-    run whole."""
-    asks = [(0, f"zero {k}") for k in range(10)] + [(1, "one a"), (1, "one b")] + [(2, f"two {k}") for k in range(9)]
+    own row and up to ASK_NEIGHBOURS rows on either side, never another entry's, and never so many that its entry
+    keeps fewer than half of its other phrasings; its classifier fold keeps its run whole."""
+    asks = [(0, f"zero {k}") for k in range(20)] + [(1, "one a"), (1, "one b")] + [(2, f"two {k}") for k in range(6)]
     examples = read_examples(None, ["a", "b", "c"], asks)
     h = ASK_NEIGHBOURS
     assert examples[0].hidden == tuple(range(0, h + 1))
-    assert examples[5].hidden == tuple(range(5 - h, 5 + h + 1))
-    assert examples[9].hidden == tuple(range(9 - h, 10))  # stops at its entry's last phrasing
-    assert examples[10].hidden == (10, 11) and examples[11].hidden == (10, 11)  # never crosses into another entry
+    assert examples[9].hidden == tuple(range(9 - h, 9 + h + 1))
+    assert examples[19].hidden == tuple(range(19 - h, 20))  # stops at its entry's last phrasing
+    assert examples[20].hidden == (20,) and examples[21].hidden == (21,)  # two phrasings: each keeps the other
+    assert examples[24].hidden == (23, 24, 25)  # six phrasings: one on either side, three of five others kept
     for e in examples:
         assert e.ask_row in e.hidden and {asks[r][0] for r in e.hidden} == {e.targets[0]}
-    runs = {}
+        others = sum(1 for _, (pos, _) in enumerate(asks) if pos == e.targets[0]) - 1
+        assert others - (len(e.hidden) - 1) >= others / 2
+    runs: dict[int, set[int]] = {}
     for e in examples:
         runs.setdefault(e.batch, set()).add(e.targets[0])
     assert all(len(owners) == 1 for owners in runs.values())  # a run belongs to one entry
-    assert len({e.batch for e in examples[:10]}) == 2  # ten phrasings: two runs of at most 2h + 1
+    assert len({e.batch for e in examples[:20]}) == 3  # twenty phrasings: runs of at most 2h + 1
 
 
 def test_out_of_fold_probabilities_keep_a_batch_out_of_its_own_classifier() -> None:
