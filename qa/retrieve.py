@@ -107,7 +107,8 @@ class Retriever:
         clf: np.ndarray | None = None,
     ) -> Signals:
         """Every entry's raw scores for `query`. `row` is the query's precomputed `DenseIndex.row_scores` (else the
-        query is embedded); `leave_out` hides phrasings of the asks view (for training on one: itself and its neighbours).
+        query is embedded); `leave_out` hides phrasings of the asks view (for training on one: itself and its
+        neighbours).
         The same dense scores are also taken for the question without the names it mentions (`rest_of`), so the
         ranker can tell a subject from a tool named in passing; `rest_row` is that text's precomputed row. `clf` is
         the phrasing classifier's log-probabilities (training passes them, computed without the phrasing itself;

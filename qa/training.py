@@ -88,7 +88,8 @@ def walk_table(retriever: Retriever, names: NameIndex, table: Table, walks: list
 
 def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example]) -> Table:
     """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector or
-    its neighbours' (`qa.fit.ASK_NEIGHBOURS`), nor a phrasing classifier fitted on them. Returns them with the classifier fitted on every phrasing."""
+    its neighbours' (`qa.fit.ASK_NEIGHBOURS`), nor a phrasing classifier fitted on them. Returns them with the
+    classifier fitted on every phrasing."""
     dense: DenseIndex | None = retriever._dense  # noqa: SLF001 - training reads the same index that serves
     if dense is None:
         raise IndexStoreError("training needs the dense index (the hybrid retriever)")
