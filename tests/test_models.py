@@ -141,6 +141,9 @@ def test_a_stale_memory_is_an_error_naming_the_build_command_when_serving_only(
         "what should I feed my ball python before it sheds its skin?",  # a roadmap word in another sense, graph words
         "solve this for me and show the steps: 3x - y = 5 and x + 2y = 4",  # an exercise, not a topic
         "homework: two dice are rolled, what is the probability the sum is 9? pls work it out",
+        # Names Docker and asks what comes first, but the scope model is nearly sure it is elsewhere (under
+        # respond.NAMED_GRAPH_FLOOR), and no off-topic training question is near enough to veto it
+        "how do I become a docker at rotterdam port, do I need a forklift ticket first?",
     ],
 )
 def test_near_misses_of_kinds_the_memory_holds_are_refused(bot: Assistant, question: str) -> None:
