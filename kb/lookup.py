@@ -117,6 +117,7 @@ class NameIndex:
         ['cross-validation']
         """
         tokens = normalize(text).split()
+        stems = _STEMMER.stemWords(tokens)  # each word once, not once per run it is in
         taken = [False] * len(tokens)
         found: list[Mention] = []
         fuzzy: dict[str, tuple[str, float] | None] = {}  # a repeated word is matched once
@@ -124,8 +125,10 @@ class NameIndex:
             if how == "fuzzy":
                 fuzzy = self._fuzzy_matches(tokens, taken)
             for n in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
+                if (how == "stemmed" and n < 2) or (how == "fuzzy" and n > 3):  # see `_fuzzy_key`; one stemmed
+                    continue  # word is too loose: "explain" ~ "explainability"
                 for i in range(len(tokens) - n + 1):
-                    if any(taken[i : i + n]):
+                    if True in taken[i : i + n]:
                         continue
                     words = tokens[i : i + n]
                     if n == 1 and words[0] in _STOP:
@@ -133,8 +136,8 @@ class NameIndex:
                     key = "".join(words)
                     if how == "exact":
                         hit, score = self._concept_names.get(key), 100.0
-                    elif how == "stemmed" and n >= 2:  # one stemmed word is too loose: "explain" ~ "explainability"
-                        hit, score = self._stemmed_names.get(_stem_key(words)), STEMMED_SCORE
+                    elif how == "stemmed":
+                        hit, score = self._stemmed_names.get("".join(stems[i : i + n])), STEMMED_SCORE
                     elif how == "fuzzy" and self._fuzzy_key(key, n):
                         match = fuzzy.get(key)
                         hit, score = (self._concept_names[match[0]], match[1]) if match else (None, 0.0)
