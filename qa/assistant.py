@@ -15,6 +15,7 @@ from qa.limits import check_history, check_known, check_question, check_ref
 from qa.respond import respond
 from qa.retrieve import Ranking, Retriever
 from qa.settings import RetrieverName, Settings, check_retriever
+from qa.spelling import Speller
 from qa.state import State
 from qa.understand import Turn, settle, understand
 
@@ -36,6 +37,7 @@ class Assistant:
         self.names = NameIndex(kb.entries)
         self.index_status = "not loaded"
         self._retriever: Retriever | None = None
+        self._speller: Speller | None = None
         self._starts: list[Topic] | None = None
         self._lock = threading.Lock()
         self._states: dict[tuple[tuple[str, ...], tuple[str, ...]], State] = {}
@@ -73,6 +75,7 @@ class Assistant:
             from qa.embed import Embedder
             from qa.index import open_index
             from qa.lexical import Lexical
+            from qa.spelling import speller_for
             from qa.training import open_models
 
             # Every mode's ranker is trained from the hybrid signals, so the dense index is always opened. The
@@ -97,6 +100,7 @@ class Assistant:
             models, trained = open_models(folder, full, self.names, force=force, build=build)
             if trained != "loaded":
                 self.index_status += f"; ranker {trained}"
+            self._speller = speller_for(self.kb, embedder.vocabulary())
             stale = staleness(self.kb, self.kb.path) if tuned else None
             if stale and self.index_status != "loaded":
                 self.index_status += f"; {stale}"
@@ -116,6 +120,14 @@ class Assistant:
             self.warm()
         assert self._retriever is not None
         return self._retriever
+
+    @property
+    def speller(self) -> Speller:
+        """Corrects a question's unknown words before it is understood (`qa.spelling`)."""
+        if self._speller is None:
+            self.warm()
+        assert self._speller is not None
+        return self._speller
 
     # --- the graph ---
     def entries(self, kind: str | None = None) -> list[Topic]:
@@ -162,8 +174,14 @@ class Assistant:
         return self._turn(question, state)
 
     def _turn(self, question: str, state: State) -> Answer:
-        """One turn, as a pipeline: understand it in the conversation, then rank the kb for it and respond."""
-        return self._respond(understand(question, state, self.kb, self.names, self.retriever.specificity), state)
+        """One turn, as a pipeline: correct its typos, understand it in the conversation, then rank the kb for it and
+        respond. The answer quotes the question as it was asked."""
+        read = self.speller.fix(question)
+        answer = self._respond(self._understand(read, state), state)
+        return answer if read == question else replace(answer, question=question)
+
+    def _understand(self, question: str, state: State) -> Turn:
+        return understand(question, state, self.kb, self.names, self.retriever.specificity)
 
     def _respond(self, turn: Turn, state: State) -> Answer:
         """Rank the kb for the turn, let the walk model confirm a walk read from cue words, and answer."""
@@ -179,7 +197,7 @@ class Assistant:
             return cached
         state = self.conversation(history[:-1], known) if history else State(known=known)
         if history:
-            turn = understand(history[-1], state, self.kb, self.names, self.retriever.specificity)
+            turn = self._understand(self.speller.fix(history[-1]), state)
             state = state.after(self._respond(turn, state), turn.known, picked=turn.style == "about")
         with self._states_lock:  # served from several threads: evict and insert as one step
             if len(self._states) >= STATE_CACHE:

@@ -123,6 +123,11 @@ class Embedder:
             self._load_st()
         self.dim = self._onnx.dim if self._onnx is not None else int(self._st_dim())
 
+    def vocabulary(self) -> list[str]:
+        """The whole words of the model's tokenizer, not its word pieces (`qa.spelling` leaves them alone)."""
+        tokenizer = self._onnx._tok if self._onnx is not None else self._load_st().tokenizer
+        return [w for w in tokenizer.get_vocab() if not w.startswith("##")]
+
     def export_in_background(self) -> threading.Thread | None:
         """Export and verify the ONNX copy in a separate process (so serving is not held up), then switch to it.
 
