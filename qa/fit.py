@@ -187,7 +187,9 @@ def read_examples(training_dir: Path | None, titles: Sequence[str], asks: Sequen
     ]
     if training_dir is None or not training_dir.is_dir():
         return out
+    matching: dict[str, tuple[int, ...]] = {}  # the titles each pattern matches (most name one title, many times)
     for path in sorted(training_dir.glob("*.jsonl")):
+        group = f"set:{path.stem}"
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -195,16 +197,19 @@ def read_examples(training_dir: Path | None, titles: Sequence[str], asks: Sequen
             if raw.get("history"):
                 continue  # follow-ups depend on the conversation, not on the text alone
             if raw.get("check") == "oos":
-                out.append(Example(raw["q"], (), f"set:{path.stem}"))
+                out.append(Example(raw["q"], (), group))
             elif raw.get("check") == "top":
-                pattern = re.compile(raw["expect"], re.IGNORECASE)
-                targets = tuple(i for i, t in enumerate(titles) if pattern.search(t))
+                targets = matching.get(raw["expect"])
+                if targets is None:
+                    pattern = re.compile(raw["expect"], re.IGNORECASE)
+                    targets = matching[raw["expect"]] = tuple(i for i, t in enumerate(titles) if pattern.search(t))
                 if targets:
-                    out.append(Example(raw["q"], targets, f"set:{path.stem}"))
+                    out.append(Example(raw["q"], targets, group))
     for path in sorted(training_dir.glob("*.txt")):
+        group = f"oos:{path.stem}"
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
-                out.append(Example(line.strip(), (), f"oos:{path.stem}"))
+                out.append(Example(line.strip(), (), group))
     return out
 
 

@@ -17,6 +17,7 @@ never uses and the model's vocabulary lacks as whole words); on those sets none 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,15 +38,25 @@ class Speller:
     """Corrects words that neither the kb nor the embedding model knows (`fix`)."""
 
     def __init__(self, texts: Iterable[str], vocabulary: Iterable[str] = ()) -> None:
-        counts: Counter[str] = Counter()
-        for text in texts:
-            counts.update(_WORD.findall(text.lower()))
+        counts = Counter(_WORD.findall("\n".join(texts).lower()))
         self._counts = counts
         self._known = set(counts) | {w for w in vocabulary if w.isalpha() and w.islower()}
+        self._sorted = sorted(self._known)
         self._stem = Stemmer.Stemmer("english").stemWord
-        self._stems = set(Stemmer.Stemmer("english").stemWords(list(self._known)))
         self._targets = [w for w, c in counts.items() if c >= MIN_COUNT and len(w) >= MIN_CHARS - 1]
         self._cache: dict[str, str] = {}
+
+    def _inflects_known(self, word: str) -> bool:
+        """Whether a known word has `word`'s stem. Only known words starting with the stem but its last letter are
+        stemmed ("happiness" and "happy" meet at "happi"): stemming all 25,000 took 0.15 s at every start."""
+        stem = self._stem(word)
+        head = stem[:-1]
+        i = bisect_left(self._sorted, head)
+        while i < len(self._sorted) and self._sorted[i].startswith(head):
+            if self._stem(self._sorted[i]) == stem:
+                return True
+            i += 1
+        return False
 
     def word(self, word: str) -> str:
         """`word` corrected (lower case), or unchanged."""
@@ -55,7 +66,7 @@ class Speller:
         fixed = self._cache.get(low)
         if fixed is None:
             fixed = low
-            if self._stem(low) not in self._stems:
+            if not self._inflects_known(low):
                 near = process.extract(low, self._targets, scorer=DamerauLevenshtein.distance, score_cutoff=1,
                                        limit=None)  # fmt: skip
                 if near:
