@@ -55,6 +55,9 @@ BLIND_Q = ROOT / "tests" / "sets" / "blind_q.jsonl"
 BLIND_R = ROOT / "tests" / "sets" / "blind_r.jsonl"
 BLIND_S = ROOT / "tests" / "sets" / "blind_s.jsonl"
 BLIND_T = ROOT / "tests" / "sets" / "blind_t.jsonl"
+BLIND_U = ROOT / "tests" / "sets" / "blind_u.jsonl"
+BLIND_V = ROOT / "tests" / "sets" / "blind_v.jsonl"
+BLIND_W = ROOT / "tests" / "sets" / "blind_w.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -94,6 +97,9 @@ BLIND = [
     ("blind R (ninth session's final report set, never tuned on)", BLIND_R),
     ("blind S (tuned on from the tenth session)", BLIND_S),
     ("blind T (tenth session's final report set, never tuned on)", BLIND_T),
+    ("blind U (tuned on from the eleventh session)", BLIND_U),
+    ("blind W (tuned on from the eleventh session: the scope line)", BLIND_W),
+    ("blind V (eleventh session's final report set, never tuned on)", BLIND_V),
 ]
 SETS = [
     *BLIND,
