@@ -163,13 +163,20 @@ def test_out_of_scope_is_not_passed_off_as_an_answer(bot: Assistant, question: s
         ("our pumps have vibration sensors read every second and failures are almost never labelled. I want to flag "
          "readings that look odd before something breaks: what is this approach called and where do I start?",
          "anomaly-detection"),
+        # "where do I start?" (or "starting from zero") in a story of one's own task with no word of learning: the
+        # walk model overrules the path, as it does cue words
+        ("we run three bakeries and have four years of daily bread sales with clear weekday and christmas spikes. I "
+         "need next month's orders per shop, where do I start?", "time-series"),
+        ("I only have 300 x-ray images. could I reuse a network that already learned from millions of everyday "
+         "pictures, instead of starting from zero?", "transfer-learning"),
         # Cue words read these as prerequisites ("need for", "needed for"); the walk model overrules them
         ("what do I need for serving a model at a thousand requests a second?", "model-serving|scalability"),
         ("Is SQL needed for pulling training data out of our warehouse, or can pandas do it all?", "sql"),
     ],
     ids=["tool-in-passing", "described-situation", "long-and-chatty", "stated-belief", "story-with-before", "next-time",
          "the-ones-before-it", "story-with-after", "start-on-own-task",
-         "start-after-naming-ask", "walk-overruled-serving", "walk-overruled-sql"],
+         "start-after-naming-ask", "start-on-own-forecast", "start-from-zero-own-task", "walk-overruled-serving",
+         "walk-overruled-sql"],
 )
 def test_failure_kinds_from_blind_questions_are_pinned(bot: Assistant, question: str, expected: str) -> None:
     import re
