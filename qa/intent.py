@@ -23,7 +23,7 @@ _PREREQ = re.compile(
     # "before" asks for prerequisites, but not in "each tree fits the mistakes of the ones before it" (a description
     # of what came earlier); "the one before that?" still asks
     r"\b((?<!\bones )(?<!\brows )before|prerequisites?|prereqs?|pre-requisites?|"
-    r"(learn|know|study|understand|master|need|cover)\w*( \w+){0,3} first|"
+    r"(learn|know|study|understand|master|need|cover|brush up|read up|revise|review|refresh|go over)\w*( \w+){0,3} first|"
     r"beforehand|required (for|to)|requirements? (for|of)|what (do|does) (those|they|these|them|it|that) need|"
     r"foundations? (for|of)|need(ed)? for|necessary (for|to)|ready (for|to)|depends? on|"
     r"what (do|should|must) i (need to )?(know|learn|study) (for|to (learn|study|understand|start|tackle)))\b",

@@ -216,6 +216,8 @@ def test_the_http_api_and_python_agree_turn_by_turn(bot: Assistant, server: str)
         # of revising ("brush up on", "revise") instead of "learn"
         ("how does gradient descent actually work?", "and what maths do I brush up on before getting into that properly?", "calculus"),
         ("how does a convolutional neural network see edges?", "which bits of maths should I revise before tackling it?", "linear-algebra"),
+        # ...and "first" after such a verb, as after "learn" ("what do I learn first?")
+        ("how does gradient descent actually work?", "what maths should I brush up on first to follow that?", "calculus"),
     ],
 )
 def test_a_follow_up_stepping_into_the_topic_asks_for_its_prerequisites(
