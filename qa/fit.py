@@ -34,6 +34,10 @@ from qa.ranker import (
     scope_vector,
     walk_inputs,
 )
+from qa.words import ALPHA as WORDS_ALPHA
+from qa.words import MIN_DF as WORDS_MIN_DF
+from qa.words import NGRAMS as WORDS_NGRAMS
+from qa.words import WordPhrasings
 
 FOLDS = 5
 HARD_NEGATIVES = 30  # other entries per training question (the closest ones); the rest are easy
@@ -152,6 +156,7 @@ def training_hash(
         WALK_KEEP,
         HARD_NEGATIVES,
         FOLDS,
+        ("words", WORDS_ALPHA, WORDS_MIN_DF, WORDS_NGRAMS),
     )
     h.update(repr(settings).encode())
     for e in examples:
@@ -222,6 +227,7 @@ class Table:
     extra: list[tuple[float, int]]  # (known_words, words) per example, for the scope model
     vectors: np.ndarray  # each example's query embedding
     phrasings: Phrasings | None = None  # the classifier fitted on every phrasing, which serving reads
+    words: WordPhrasings | None = None  # ...and the word classifier (`qa.words`)
 
     @property
     def prior(self) -> list[np.ndarray]:
@@ -330,7 +336,8 @@ def train(table: Table, modes: Sequence[str] = ("hybrid", "dense", "bm25")) -> t
         scope = fit_linear(x, in_scope.astype(np.int64), w, scope_inputs(mode), C_SCOPE)
         mode_veto = round(veto, 4) if "off_topic_margin" in scope_inputs(mode) else math.inf
         out[mode] = ModeModels(
-            ranker, replace(scope, threshold=scope_cv["threshold"]), memory, mode_veto, phrasings=table.phrasings
+            ranker, replace(scope, threshold=scope_cv["threshold"]), memory, mode_veto, phrasings=table.phrasings,
+            words=table.words,
         )
         report[mode] = {"scope": scope_cv, "veto": _veto_report(margin, in_scope, veto)}
     report["seconds"] = round(time.perf_counter() - started, 2)

@@ -36,15 +36,18 @@ from qa.embed import write_atomic
 from qa.errors import IndexStoreError
 from qa.features import FEATURES
 from qa.index import inner_products
+from qa.words import WordPhrasings
 
 RANKER_FILE = "ranker.json"
 OFF_TOPIC_FILE = "off_topic.npy"  # the off-topic training questions' embeddings, beside the ranker
 PHRASINGS_FILE = "phrasings.npy"  # the phrasing classifier's weights and biases, beside the ranker
-FORMAT = 11  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
+WORDS_FILE = "words.npy"  # the word classifier (`qa.words`): its idf, then one row of weights per entry
+WORDS_VOCAB_FILE = "words.json"  # ...and its words and word pairs, in column order
+FORMAT = 12  # 2: the scope model reads the nearest off-topic training question; 3: rest vectors pooled in one pass;
 # 4: the walk model; 5: character 4-gram features, the phrasings' centroid; 6: the veto against phrasings or names;
 # 7: the ranker a conditional logit; 8: the scope model reads the best centroid and 4-gram closeness; 9: the ranker a
 # logistic regression over single rows again; 10: the phrasing classifier's probabilities; 11: BM25 of the best
-# phrasing for the question without the names it mentions
+# phrasing for the question without the names it mentions; 12: the word classifier
 EMBED_DIM = 384  # all-MiniLM-L6-v2; the scope model reads the question's embedding too
 SCOPE_FEATURES: tuple[str, ...] = (
     "top_prob",
@@ -187,6 +190,8 @@ class ModeModels:
     walk: Linear | None = None
     # Over the question's embedding, shared by every mode (the bm25 ranker does not read it).
     phrasings: Phrasings | None = None
+    # Over the question's words, shared by every mode (the dense ranker does not read it).
+    words: WordPhrasings | None = None
 
     def walks(self, vector: np.ndarray, words: int) -> float:
         """The walk model's probability that a question of `words` words with this embedding asks to walk the
@@ -224,6 +229,10 @@ class Models:
     def phrasings(self) -> Phrasings | None:
         return next(iter(self.modes.values())).phrasings if self.modes else None
 
+    @property
+    def words(self) -> WordPhrasings | None:
+        return next(iter(self.modes.values())).words if self.modes else None
+
 
     def save(self, folder: Path) -> None:
         """The vectors first, then the JSON that names their checksum: a save cut short between the two leaves a
@@ -232,10 +241,15 @@ class Models:
         off = np.ascontiguousarray(self.off_topic, dtype=np.float32)
         clf = self.phrasings.weights if self.phrasings is not None else np.zeros((0, EMBED_DIM + 1), np.float32)
         clf = np.ascontiguousarray(clf, dtype=np.float32)
+        words = self.words
+        word_arrays = np.zeros((0, 0), np.float32) if words is None else np.vstack([words.idf, words.weights])
+        word_arrays = np.ascontiguousarray(word_arrays, dtype=np.float32)
+        vocab = json.dumps(sorted(words.vocab, key=words.vocab.__getitem__) if words is not None else []).encode()
         doc = {
             **self.manifest,
             "off_topic_vectors": _checksum(off),
             "phrasings": _checksum(clf),
+            "words": {**_checksum(word_arrays), "vocab_sha256": hashlib.sha256(vocab).hexdigest()},
             "modes": {
                 m: {
                     "ranker": mm.ranker.to_json(),
@@ -246,10 +260,11 @@ class Models:
             },
             "walk": self.walk.to_json() if self.walk is not None else None,
         }
-        for name, array in ((OFF_TOPIC_FILE, off), (PHRASINGS_FILE, clf)):
+        for name, array in ((OFF_TOPIC_FILE, off), (PHRASINGS_FILE, clf), (WORDS_FILE, word_arrays)):
             data = io.BytesIO()
             np.save(data, array, allow_pickle=False)
             write_atomic(folder, folder / name, data.getvalue())
+        write_atomic(folder, folder / WORDS_VOCAB_FILE, vocab)
         write_atomic(folder, folder / RANKER_FILE, json.dumps(doc, indent=1).encode())
 
     @classmethod
@@ -262,6 +277,7 @@ class Models:
             off = _load_checked(folder, OFF_TOPIC_FILE, doc["off_topic_vectors"])
             clf = _load_checked(folder, PHRASINGS_FILE, doc["phrasings"])
             phrasings = Phrasings(clf) if len(clf) else None
+            words = _load_words(folder, doc["words"])
             walk = Linear.from_json(doc["walk"]) if doc["walk"] is not None else None
             if walk is not None and walk.features != walk_inputs():
                 raise IndexStoreError(f"{RANKER_FILE}: another walk model")
@@ -273,6 +289,7 @@ class Models:
                     math.inf if d["veto_margin"] is None else float(d["veto_margin"]),
                     walk,
                     phrasings,
+                    words,
                 )
                 for m, d in doc["modes"].items()
             }
@@ -284,6 +301,18 @@ class Models:
             raise IndexStoreError(f"{RANKER_FILE}: unreadable ({type(e).__name__})") from None
         manifest = {k: v for k, v in doc.items() if k not in ("modes", "walk")}
         return cls(modes, manifest)
+
+
+def _load_words(folder: Path, want: dict[str, Any]) -> WordPhrasings | None:
+    """The word classifier saved beside the ranker, both files checked against what its JSON names."""
+    arrays = _load_checked(folder, WORDS_FILE, {k: want[k] for k in ("rows", "sha256")})
+    raw = (folder / WORDS_VOCAB_FILE).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != want["vocab_sha256"]:
+        raise IndexStoreError(f"{WORDS_VOCAB_FILE}: does not match {RANKER_FILE}")
+    if not len(arrays):
+        return None
+    terms = json.loads(raw)
+    return WordPhrasings({t: j for j, t in enumerate(terms)}, arrays[0].copy(), arrays[1:])
 
 
 def _checksum(array: np.ndarray) -> dict[str, Any]:

@@ -105,6 +105,7 @@ class Retriever:
         leave_out: int | Sequence[int] | None = None,
         rest_row: np.ndarray | None = None,
         clf: np.ndarray | None = None,
+        word_lp: np.ndarray | None = None,
     ) -> Signals:
         """Every entry's raw scores for `query`. `row` is the query's precomputed `DenseIndex.row_scores` (else the
         query is embedded); `leave_out` hides phrasings of the asks view (for training on one: itself and its
@@ -112,7 +113,7 @@ class Retriever:
         The same dense scores are also taken for the question without the names it mentions (`rest_of`), so the
         ranker can tell a subject from a tool named in passing; `rest_row` is that text's precomputed row. `clf` is
         the phrasing classifier's log-probabilities (training passes them, computed without the phrasing itself;
-        serving asks the models' classifier)."""
+        serving asks the models' classifier); `word_lp` likewise the word classifier's."""
         n = len(self._entries)
         zeros = np.zeros(n, dtype=np.float32)
         passage = names = asks = vote = centroid = zeros
@@ -138,10 +139,13 @@ class Retriever:
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         lexical = self._lexical is not None and self.mode != "dense"
         lex = self._lexical.read(query, leave_out, remainder) if lexical else Scores(zeros, zeros, 0.0, zeros, zeros)  # type: ignore[union-attr]
+        if lexical and word_lp is None and self.models is not None and self.models.words is not None:
+            word_lp = self.models.words.log_probs(query)
         words = len(normalize(query).split())
         return Signals(passage, names, asks, vote, lex.bm25, tuple(mentions), cues, words, vector, *rest,
                        known_words=lex.known, bm25_asks=lex.bm25_asks, grams=lex.grams, grams_asks=lex.grams_asks,
-                       rest_bm25_asks=lex.rest_bm25_asks, centroid=centroid, clf=clf if self.mode != "bm25" else None)  # fmt: skip
+                       rest_bm25_asks=lex.rest_bm25_asks, centroid=centroid, clf=clf if self.mode != "bm25" else None,
+                       words=word_lp if lexical else None)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""

@@ -31,6 +31,7 @@ from qa.ranker import FORMAT, RANKER_FILE, Models, walk_vector
 from qa.retrieve import Retriever, rest_of
 from qa.state import State
 from qa.understand import understand
+from qa.words import fit_words
 
 # Questions that ask to walk the roadmap ({"q", "intent", "about"} a line) and look-alikes that do not ("intent": null)
 WALKS_FILE = "walks.jsonl"
@@ -88,8 +89,8 @@ def walk_table(retriever: Retriever, names: NameIndex, table: Table, walks: list
 
 def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example]) -> Table:
     """Feature rows of every example, as serving computes them; a phrasing never meets its own asks-view vector or
-    its neighbours' (`qa.fit.ASK_NEIGHBOURS`), nor a phrasing classifier fitted on them. Returns them with the
-    classifier fitted on every phrasing."""
+    its neighbours' (`qa.fit.ASK_NEIGHBOURS`), nor a phrasing or word classifier fitted on them. Returns them with
+    the classifiers fitted on every phrasing."""
     dense: DenseIndex | None = retriever._dense  # noqa: SLF001 - training reads the same index that serves
     if dense is None:
         raise IndexStoreError("training needs the dense index (the hybrid retriever)")
@@ -104,6 +105,7 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
     with ThreadPoolExecutor(1) as pool:
         batches = [examples[k].batch for k in asked]
         fitting = pool.submit(fit_phrasings, vecs[asked], labels, len(dense.ids), batches)
+        word_fitting = pool.submit(fit_words, [examples[k].text for k in asked], labels, len(dense.ids), batches)
         parsed = [parse(e.text, names) for e in examples]
         rests = [rest_of(e.text, p.mentions) for e, p in zip(examples, parsed, strict=True)]
         rest_vecs: dict[int, np.ndarray] = {}
@@ -120,22 +122,26 @@ def feature_table(retriever: Retriever, names: NameIndex, examples: list[Example
                     vecs[k] = w
                 rest_vecs[k] = r
         phrasings, oof = fitting.result()
+        words, words_oof = word_fitting.result()
     rows = dense.row_scores(vecs)
     clf = np.zeros((len(examples), len(dense.ids)), dtype=np.float32)
     clf[asked] = oof
     clf[todo] = [phrasings.log_probs(v) for v in vecs[todo]]
+    word_lp = np.zeros((len(examples), len(dense.ids)), dtype=np.float32)
+    word_lp[asked] = words_oof
+    word_lp[todo] = [words.log_probs(examples[k].text) for k in todo]
     rest_rows: list[np.ndarray | None] = [None] * len(examples)
     if parts:
         for k, r in zip(parts, dense.row_scores(np.stack([rest_vecs[k] for k in parts])), strict=True):
             rest_rows[k] = r
     xs, extra = [], []
-    for e, row, p, rest_row, lp in zip(examples, rows, parsed, rest_rows, clf, strict=True):
+    for e, row, p, rest_row, lp, wp in zip(examples, rows, parsed, rest_rows, clf, word_lp, strict=True):
         cues = Cues.of(e.text, p.states_belief)
         hidden = e.hidden or None  # a phrasing: itself and its neighbours (`qa.fit.ASK_NEIGHBOURS`)
-        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=hidden, rest_row=rest_row, clf=lp)
+        s = retriever.signals(e.text, p.mentions, cues, row=row, leave_out=hidden, rest_row=rest_row, clf=lp, word_lp=wp)
         xs.append(matrix(s, retriever.layout))
         extra.append((s.known_words, cues.words))
-    return Table(examples, xs, extra, vecs, phrasings)
+    return Table(examples, xs, extra, vecs, phrasings, words)
 
 
 def open_models(

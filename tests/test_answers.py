@@ -35,6 +35,9 @@ BLIND_T = SETS / "blind_t.jsonl"  # the tenth session's final report set, never 
 BLIND_U = SETS / "blind_u.jsonl"  # the eleventh tuning set (eleventh session)
 BLIND_W = SETS / "blind_w.jsonl"  # the eleventh session's second tuning set: the scope line (54 off-topic, 50 not)
 BLIND_V = SETS / "blind_v.jsonl"  # the eleventh session's final report set, never tuned on
+BLIND_X = SETS / "blind_x.jsonl"  # the twelfth tuning set (twelfth session)
+BLIND_Z = SETS / "blind_z.jsonl"  # the twelfth session's second tuning set: the scope line again (53 off-topic, 49 not)
+BLIND_Y = SETS / "blind_y.jsonl"  # the twelfth session's final report set, never tuned on
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -63,6 +66,8 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_S, 0.89, 0.89, 0.9),  # tuned on from its first look (0.900 / 0.913 / 17 of 17): 0.925 / 0.922 / 17 of 17
         (BLIND_U, 0.94, 0.95, 0.9),  # tuned on from its first look (0.963 / 0.971 / 19 of 19): 0.975 / 0.981 / 19 of 19
         (BLIND_W, 0.87, 0.92, 0.9),  # tuned on from its first look (0.900 / 0.942 / 53 of 54): 0.900 / 0.952 / 54 of 54
+        (BLIND_X, XH, XA, 0.9),  # tuned on from its first look (0.937 / 0.942 / 18 of 18): XNOW
+        (BLIND_Z, ZH, ZA, 0.9),  # tuned on from its first look (0.878 / 0.941 / 53 of 53): ZNOW
         # Never tuned on.
         (BLIND_B, 0.93, 0.94, 0.9),  # 0.965 / 0.969 / 12 of 12
         (BLIND_C, 0.96, 0.95, 0.9),  # 0.989 / 0.984 / 22 of 22
@@ -75,11 +80,13 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_R, 0.90, 0.90, 0.9),  # first look 0.919 / 0.929 / 18 of 18; after the eleventh session 0.932 / 0.929 / 17 of 18
         (BLIND_T, 0.93, 0.93, 0.9),  # first look 0.934 / 0.940 / 18 of 18; after the tenth session 0.961 / 0.960 / 18 of 18
         (BLIND_V, 0.88, 0.88, 0.9),  # first look 0.909 / 0.912 / 18 of 18; after the eleventh session 0.909 / 0.912 / 18 of 18
+        (BLIND_Y, YH, YA, 0.9),  # first look 0.922 / 0.931 / 18 of 18; after the twelfth session YNOW
     ],
     ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-i-tuning", "blind-k-tuning",
          "blind-m-tuning", "blind-o-tuning", "blind-q-tuning", "blind-s-tuning", "blind-u-tuning", "blind-w-tuning",
+         "blind-x-tuning", "blind-z-tuning",
          "blind-b-report", "blind-c-report", "blind-f-report", "blind-h-report", "blind-j-report", "blind-l-report",
-         "blind-n-report", "blind-p-report", "blind-r-report", "blind-t-report", "blind-v-report"],
+         "blind-n-report", "blind-p-report", "blind-r-report", "blind-t-report", "blind-v-report", "blind-y-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float

@@ -12,12 +12,13 @@ import pytest
 from qa import Assistant
 from qa.errors import IndexStoreError
 from qa.fit import ASK_NEIGHBOURS, fit_phrasings, read_examples
-from qa.ranker import LOG_FLOOR, OFF_TOPIC_FILE, PHRASINGS_FILE, RANKER_FILE, Models
+from qa.ranker import LOG_FLOOR, OFF_TOPIC_FILE, PHRASINGS_FILE, RANKER_FILE, WORDS_FILE, WORDS_VOCAB_FILE, Models
 from qa.training import open_models
+from qa.words import fit_words, terms
 
 
 def _copy(index_dir: Path, tmp_path: Path) -> Path:
-    for name in (RANKER_FILE, OFF_TOPIC_FILE, PHRASINGS_FILE):
+    for name in (RANKER_FILE, OFF_TOPIC_FILE, PHRASINGS_FILE, WORDS_FILE, WORDS_VOCAB_FILE):
         shutil.copy(index_dir / name, tmp_path / name)
     return tmp_path
 
@@ -42,6 +43,48 @@ def test_the_phrasing_classifier_is_saved_beside_the_ranker_and_knows_the_asks(b
     logp = np.array([models.phrasings.log_probs(v) for v in vectors])
     assert np.allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-3)
     assert np.mean(logp.argmax(axis=1) == [i for i, _ in texts]) > 0.9
+
+
+def test_the_word_classifier_is_saved_beside_the_ranker_and_tells_look_alikes_apart(
+    bot: Assistant, index_dir: Path
+) -> None:
+    models = Models.load(index_dir)
+    words = models.words
+    assert words is not None and bot.retriever.models.words is not None
+    assert words.weights.shape == (len(bot.kb), len(words.vocab)) and len(words.vocab) > 10_000
+    assert {"words_p", "words_gap"} <= set(models.manifest["features"])
+    pos = {t.id: i for i, t in enumerate(bot.kb.entries)}
+    # Word pairs carry which group a share is taken over, which the embedding blurs (our own phrasings)
+    flagged = words.log_probs("of all the parcels our scanner flagged as damaged, how many really were damaged?")
+    missed = words.log_probs("our scanner misses lots of the parcels that really are damaged, which number shows it")
+    assert flagged[pos["precision"]] > flagged[pos["recall"]] and missed[pos["recall"]] > missed[pos["precision"]]
+    assert np.isclose(np.exp(flagged).sum(), 1.0, atol=1e-3)
+    # A question with no word it knows: every entry alike
+    assert np.ptp(words.log_probs("zzqx vvbn")) == 0.0
+
+
+def test_the_word_classifier_reads_a_text_as_scikit_learn_does() -> None:
+    """Serving repeats the vectorizer's analysis and the naive Bayes' arithmetic without scikit-learn: the words,
+    the word pairs and the log-probabilities agree with `TfidfVectorizer` and `ComplementNB` themselves."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import ComplementNB
+
+    from qa.words import ALPHA, MIN_DF, NGRAMS
+
+    texts = ["Café résumé: what's a ROC-AUC of 0.5 vs 0.9?", "I  a x-ray, 2 CNNs & naïve Bayes!!", "ünïcödé wörds"]
+    analyze = TfidfVectorizer(ngram_range=NGRAMS, strip_accents="unicode").build_analyzer()
+    assert [terms(t) for t in texts] == [analyze(t) for t in texts]
+    train = [f"{w} metric {k} of the flagged ones" for k, w in enumerate(["precision"] * 6)]
+    train += [f"{w} metric {k} of the real cases we missed" for k, w in enumerate(["recall"] * 6)]
+    train += ["scaling features", "scaling columns to one range", "min max scaling", "scale the features", "feature range", "scaling"]
+    labels = np.array([0] * 6 + [1] * 6 + [2] * 6)
+    full, _ = fit_words(train, labels, entries=4)  # entry 3 has no phrasings
+    vec = TfidfVectorizer(ngram_range=NGRAMS, sublinear_tf=True, min_df=MIN_DF, strip_accents="unicode")
+    nb = ComplementNB(alpha=ALPHA).fit(vec.fit_transform(train), labels)
+    for q in ["which metric for the flagged ones?", "the real cases we missed", "scaling the features", "the metric"]:
+        ours = full.log_probs(q)
+        assert np.allclose(ours[:3], np.maximum(nb.predict_log_proba(vec.transform([q]))[0], LOG_FLOOR), atol=1e-4)
+        assert ours[3] == LOG_FLOOR  # no phrasings: never a guess
 
 
 def test_out_of_fold_probabilities_come_from_a_classifier_that_never_saw_the_phrasing() -> None:
@@ -101,7 +144,9 @@ def test_out_of_fold_probabilities_keep_a_batch_out_of_its_own_classifier() -> N
 @pytest.mark.parametrize(
     "name, damage",
     [(OFF_TOPIC_FILE, d) for d in ("missing", "truncated", "other_rows", "edited")]
-    + [(PHRASINGS_FILE, d) for d in ("missing", "edited")],
+    + [(PHRASINGS_FILE, d) for d in ("missing", "edited")]
+    + [(WORDS_FILE, d) for d in ("missing", "edited")]
+    + [(WORDS_VOCAB_FILE, d) for d in ("missing", "edited")],
 )
 def test_a_damaged_or_mismatched_memory_or_classifier_means_train_again(
     bot: Assistant, index_dir: Path, tmp_path: Path, damage: str, name: str
@@ -109,6 +154,14 @@ def test_a_damaged_or_mismatched_memory_or_classifier_means_train_again(
     folder = _copy(index_dir, tmp_path)
     assert Models.load(folder).phrasings is not None  # the copy loads before the damage
     path = folder / name
+    if name == WORDS_VOCAB_FILE:  # a JSON list of words: another word in one place
+        if damage == "edited":
+            path.write_text(path.read_text(encoding="utf-8").replace('"the"', '"thee"', 1), encoding="utf-8")
+        else:
+            path.unlink()
+        with pytest.raises(IndexStoreError):
+            Models.load(folder)
+        return  # training again is the same path as for the files below
     off = np.load(path)
     if damage == "missing":
         path.unlink()
@@ -121,6 +174,8 @@ def test_a_damaged_or_mismatched_memory_or_classifier_means_train_again(
         np.save(path, off)
     with pytest.raises(IndexStoreError):
         Models.load(folder)
+    if name == WORDS_FILE:
+        return  # training again is the same path as for the files above
     models, what = open_models(folder, bot.retriever, bot.names, build=True)
     assert what.startswith("trained")
     assert Models.load(folder).manifest["training_hash"] == models.manifest["training_hash"]
