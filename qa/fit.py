@@ -157,6 +157,7 @@ def training_hash(
         HARD_NEGATIVES,
         FOLDS,
         ("words", WORDS_ALPHA, WORDS_MIN_DF, WORDS_NGRAMS),
+        sorted(MODE_FEATURES.items()),
     )
     h.update(repr(settings).encode())
     for e in examples:

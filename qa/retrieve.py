@@ -139,13 +139,13 @@ class Retriever:
                 rest = (rest_views[self._dense.views.index("passage")], rest_asks, rest_vote)
         lexical = self._lexical is not None and self.mode != "dense"
         lex = self._lexical.read(query, leave_out, remainder) if lexical else Scores(zeros, zeros, 0.0, zeros, zeros)  # type: ignore[union-attr]
-        if lexical and word_lp is None and self.models is not None and self.models.words is not None:
+        if self.mode == "hybrid" and word_lp is None and self.models is not None and self.models.words is not None:
             word_lp = self.models.words.log_probs(query)
         words = len(normalize(query).split())
         return Signals(passage, names, asks, vote, lex.bm25, tuple(mentions), cues, words, vector, *rest,
                        known_words=lex.known, bm25_asks=lex.bm25_asks, grams=lex.grams, grams_asks=lex.grams_asks,
                        rest_bm25_asks=lex.rest_bm25_asks, centroid=centroid, clf=clf if self.mode != "bm25" else None,
-                       words=word_lp if lexical else None)  # fmt: skip
+                       words=word_lp if self.mode == "hybrid" else None)  # fmt: skip
 
     def search(self, query: str, mentions: Sequence[Mention], cues: Cues, k: int = 5) -> Ranking:
         """The `k` most likely passages for `query`; `mentions` are the concepts it names (`kb.NameIndex.mentions`)."""

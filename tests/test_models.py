@@ -52,7 +52,8 @@ def test_the_word_classifier_is_saved_beside_the_ranker_and_tells_look_alikes_ap
     words = models.words
     assert words is not None and bot.retriever.models.words is not None
     assert words.weights.shape == (len(bot.kb), len(words.vocab)) and len(words.vocab) > 10_000
-    assert {"words_p", "words_gap"} <= set(models.manifest["features"])
+    assert {"words_p", "words_gap"} <= set(models.modes["hybrid"].ranker.features)
+    assert not {"words_p", "words_gap"} & set(models.modes["bm25"].ranker.features)  # bm25 stays plain BM25 + 4-grams
     pos = {t.id: i for i, t in enumerate(bot.kb.entries)}
     # Word pairs carry which group a share is taken over, which the embedding blurs (our own phrasings)
     flagged = words.log_probs("of all the parcels our scanner flagged as damaged, how many really were damaged?")
