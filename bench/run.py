@@ -58,6 +58,9 @@ BLIND_T = ROOT / "tests" / "sets" / "blind_t.jsonl"
 BLIND_U = ROOT / "tests" / "sets" / "blind_u.jsonl"
 BLIND_V = ROOT / "tests" / "sets" / "blind_v.jsonl"
 BLIND_W = ROOT / "tests" / "sets" / "blind_w.jsonl"
+BLIND_X = ROOT / "tests" / "sets" / "blind_x.jsonl"
+BLIND_Y = ROOT / "tests" / "sets" / "blind_y.jsonl"
+BLIND_Z = ROOT / "tests" / "sets" / "blind_z.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -100,6 +103,9 @@ BLIND = [
     ("blind U (tuned on from the eleventh session)", BLIND_U),
     ("blind W (tuned on from the eleventh session: the scope line)", BLIND_W),
     ("blind V (eleventh session's final report set, never tuned on)", BLIND_V),
+    ("blind X (tuned on from the twelfth session)", BLIND_X),
+    ("blind Z (tuned on from the twelfth session: the scope line again)", BLIND_Z),
+    ("blind Y (twelfth session's final report set, never tuned on)", BLIND_Y),
 ]
 SETS = [
     *BLIND,

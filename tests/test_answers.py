@@ -53,7 +53,8 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
     "path, hit1, everything, refused",
     [
         # Floors about three points under what each set measures (Hit@1 / all / off-topic); figures of the ninth
-        # session's end, of the tenth for M, P, N, L, S and T, and of the eleventh for O, R, B, U, W and V.
+        # session's end, of the tenth for M, P, N, L, S and T, of the eleventh for O, R, B, U, W and V, and of the
+        # twelfth for X, Z and Y (every other set measured at or above its floor at the twelfth session's end).
         (BLIND_A, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 12 of 12
         (BLIND_D, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 19 of 19
         (BLIND_E, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 22 of 22
@@ -66,8 +67,8 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_S, 0.89, 0.89, 0.9),  # tuned on from its first look (0.900 / 0.913 / 17 of 17): 0.925 / 0.922 / 17 of 17
         (BLIND_U, 0.94, 0.95, 0.9),  # tuned on from its first look (0.963 / 0.971 / 19 of 19): 0.975 / 0.981 / 19 of 19
         (BLIND_W, 0.87, 0.92, 0.9),  # tuned on from its first look (0.900 / 0.942 / 53 of 54): 0.900 / 0.952 / 54 of 54
-        (BLIND_X, XH, XA, 0.9),  # tuned on from its first look (0.937 / 0.942 / 18 of 18): XNOW
-        (BLIND_Z, ZH, ZA, 0.9),  # tuned on from its first look (0.878 / 0.941 / 53 of 53): ZNOW
+        (BLIND_X, 0.94, 0.95, 0.9),  # tuned on from its first look (0.937 / 0.942 / 18 of 18): 0.975 / 0.981 / 18 of 18
+        (BLIND_Z, 0.86, 0.92, 0.9),  # tuned on from its first look (0.878 / 0.941 / 53 of 53): 0.898 / 0.951 / 53 of 53
         # Never tuned on.
         (BLIND_B, 0.93, 0.94, 0.9),  # 0.965 / 0.969 / 12 of 12
         (BLIND_C, 0.96, 0.95, 0.9),  # 0.989 / 0.984 / 22 of 22
@@ -80,7 +81,7 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_R, 0.90, 0.90, 0.9),  # first look 0.919 / 0.929 / 18 of 18; after the eleventh session 0.932 / 0.929 / 17 of 18
         (BLIND_T, 0.93, 0.93, 0.9),  # first look 0.934 / 0.940 / 18 of 18; after the tenth session 0.961 / 0.960 / 18 of 18
         (BLIND_V, 0.88, 0.88, 0.9),  # first look 0.909 / 0.912 / 18 of 18; after the eleventh session 0.909 / 0.912 / 18 of 18
-        (BLIND_Y, YH, YA, 0.9),  # first look 0.922 / 0.931 / 18 of 18; after the twelfth session YNOW
+        (BLIND_Y, 0.91, 0.93, 0.9),  # first look 0.922 / 0.931 / 18 of 18; after the twelfth session 0.948 / 0.960 / 18 of 18
     ],
     ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-i-tuning", "blind-k-tuning",
          "blind-m-tuning", "blind-o-tuning", "blind-q-tuning", "blind-s-tuning", "blind-u-tuning", "blind-w-tuning",
@@ -102,7 +103,7 @@ def test_a_conversation_follows_the_learner_turn_by_turn(bot: Assistant) -> None
 
 
 def test_hybrid_beats_each_retriever_alone_on_mrr(bot: Assistant, index_dir: Path) -> None:
-    """On every blind set's top questions together (~1,790): two sets alone are decided by a single question (in the
+    """On every blind set's top questions together (~2,000): two sets alone are decided by a single question (in the
     ninth session A and B gave dense 0.9896 against hybrid's 0.9881, one answer at rank two, while over all the sets
     hybrid led by 0.006). Each set's own figures are in the README."""
     cases = [c for f in sorted(SETS.glob("blind_*.jsonl")) for c in load_cases(f) if c.check == "top"]
