@@ -28,6 +28,7 @@ import numpy as np
 from kb import KnowledgeBase, Topic
 from qa.embed import Embedder
 from qa.errors import IndexStoreError
+from qa.groups import Owners
 
 FORMAT = 3  # 2: a names view beside the passage view; 3: a row per learner phrasing (the asks view)
 MANIFEST = "manifest.json"
@@ -107,6 +108,7 @@ class DenseIndex:
             starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
             sums[owners[starts]] = np.add.reduceat(asks[order].astype(np.float64), starts, axis=0)
         self._ask_sums = sums
+        self._owners = Owners(self.ask_owner, len(self.ids))
         self._centre_norm = np.linalg.norm(sums, axis=1)
 
     def __len__(self) -> int:
@@ -181,7 +183,7 @@ class DenseIndex:
             if len(hidden):
                 asks = asks.copy()
                 asks[hidden] = -1.0
-            np.maximum.at(best, self.ask_owner, asks)
+            best = self._owners.max(asks, -1.0)
             near = np.argpartition(-asks, min(VOTE_K, len(asks) - 1))[:VOTE_K]
             w = np.exp((asks[near] - asks[near].max()) / VOTE_TEMPERATURE)
             np.add.at(vote, self.ask_owner[near], w / w.sum())

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from kb import Topic
+from qa.groups import Owners
 
 _WORD = re.compile(r"[a-z0-9]+(?:[+#]+)?")
 # Anchored at a word start, so a long run without a hyphen is scanned once, not once per starting letter (that was
@@ -174,6 +175,7 @@ class Lexical:
         self._vocab = self._passage_vocab | asks_vocab
         self._grams = CharGrams.cached(asks + passages, folder, write)
         self._n_asks = len(self._ask_owner)
+        self._owners = Owners(self._ask_owner, len(entries))
 
     def _cached_bm25(self, texts: list[str], folder: Path | None, name: str, write: bool) -> tuple[Any, set[str]]:
         """A BM25 index of `texts` and its vocabulary: read from `folder` when it was built there from the same texts
@@ -229,19 +231,17 @@ class Lexical:
         grams = self._grams.scores(query)
         per_ask = grams[: self._n_asks]
         per_ask[hidden] = 0.0
-        grams_best = np.zeros(len(self.ids), dtype=np.float32)
-        np.maximum.at(grams_best, self._ask_owner, per_ask)
+        grams_best = self._owners.max(per_ask, 0.0)
         return Scores(passages, best, share, grams[self._n_asks :], grams_best, rest_best)
 
     def _best_ask(self, tokens: list[str], hidden: np.ndarray) -> np.ndarray:
         """Each entry's best phrasing's BM25 for the tokens, the `hidden` phrasing rows left out."""
-        best = np.zeros(len(self.ids), dtype=np.float32)
         in_asks = [w for w in tokens if w in self._vocab]
-        if in_asks and self._asks_bm25 is not None:
-            per_ask = np.asarray(self._asks_bm25.get_scores(in_asks), dtype=np.float32)
-            per_ask[hidden] = 0.0
-            np.maximum.at(best, self._ask_owner, per_ask)
-        return best
+        if not in_asks or self._asks_bm25 is None:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        per_ask = np.asarray(self._asks_bm25.get_scores(in_asks), dtype=np.float32)
+        per_ask[hidden] = 0.0
+        return self._owners.max(per_ask, 0.0)
 
     def scores(self, query: str) -> np.ndarray:
         return self.read(query).bm25
