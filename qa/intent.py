@@ -40,11 +40,12 @@ _NEXT = re.compile(
 # "I know X" states what is known; "what should I know", "do I know" ask a question instead.
 _KNOW = re.compile(
     r"(?<!should )(?<!must )(?<!do )(?<!would )(?<!could )(?<!will )(?<!did )(?<!can )(?<!to )(?<!shall )"
-    r"\b(i(?: |'ve )(already |now )?(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
+    r"\b(i(?: |'ve )((?:already|now|finally|really|mostly|fully|basically|pretty much) )?(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
     r"(comfortable|familiar|good|confident) with|can (use|code in|program in)|have (done|covered|finished)|"
     r"finished|covered)|i'm (comfortable|familiar|good|confident) with|known:)",
     re.IGNORECASE,
 )
+_KNOWN_LEAD = re.compile(r"\s*(what|how)\b", re.I)
 _CLAUSE_END = re.compile(
     r"[,.;:?!]|\b(but|how|what|so|now|then|and (i|want|would|need)|i want|i'd like|to get)\b", re.I
 )
@@ -109,7 +110,9 @@ def parse(question: str, names: NameIndex) -> Parsed:
     know = _KNOW.search(question)
     if know:
         clause = question[know.end() :]
-        end = _CLAUSE_END.search(clause)
+        # "I understand what Docker containers are", "how X works": the question word opens the known thing
+        lead = _KNOWN_LEAD.match(clause)
+        end = _CLAUSE_END.search(clause, lead.end() if lead else 0)
         known_text = clause[: end.start()] if end else clause
         known = list(dict.fromkeys(m.id for m in names.mentions(known_text)))
     asked = asked_part(question)

@@ -286,6 +286,27 @@ def test_a_learning_path_question_skips_what_the_learner_knows(bot: Assistant) -
 
 
 @pytest.mark.parametrize(
+    "question, known, target",
+    [
+        # an adverb before the verb, and the known thing opened by "how" / "what" (it used to end the clause, so
+        # nothing was known and the path went to backpropagation itself)
+        ("I finally understand how backpropagation works, how do I get to attention and transformers?",
+         "backpropagation", "attention-transformers"),
+        ("I now understand what neural networks are. How do I get to transformers?",
+         "neural-networks", "attention-transformers"),
+    ],
+)  # fmt: skip
+def test_understanding_how_or_what_something_is_counts_as_known(
+    bot: Assistant, question: str, known: str, target: str
+) -> None:
+    ans = bot.ask(question)
+    assert ans.intent == "learning_path"
+    assert ans.topic is not None and ans.topic["id"] == target
+    assert known not in [t["id"] for t in ans.prerequisites]
+    assert f"skipping what you know: {bot.kb[known].title}" in ans.answer
+
+
+@pytest.mark.parametrize(
     "question, claim",
     [
         (
