@@ -125,7 +125,7 @@ class NameIndex:
             (n, i, "".join(tokens[i : i + n]))
             for n in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1)
             for i in range(len(tokens) - n + 1)
-            if not (n == 1 and tokens[i] in _STOP)
+            if not (n == 1 and tokens[i] in _STOP) and not (i and tokens[i - 1] == "non")  # a non-engineer is none
         ]
         for how in ("exact", "stemmed", "fuzzy"):
             # One stemmed word is too loose ("explain" ~ "explainability"); fuzzy reads up to three (`_fuzzy_key`)
@@ -136,7 +136,11 @@ class NameIndex:
                 if how == "fuzzy"
                 else runs
             )
-            fuzzy = self._fuzzy_matches(tokens, taken) if how == "fuzzy" else {}  # a repeated word is matched once
+            fuzzy = {}  # every run the fuzzy pass reads, compared at once; a repeated word is matched once
+            if how == "fuzzy":
+                fuzzy = self._fuzzy_matches(
+                    [k for n, i, k in todo if True not in taken[i : i + n] and self._fuzzy_key(k, n)]
+                )
             for n, i, key in todo:
                 if True in taken[i : i + n]:
                     continue
@@ -157,18 +161,10 @@ class NameIndex:
     def _fuzzy_key(self, key: str, n: int) -> bool:
         return n <= 3 and MENTION_FUZZY_MIN_CHARS <= len(key) <= self._fuzzy_max
 
-    def _fuzzy_matches(self, tokens: Sequence[str], taken: Sequence[bool]) -> dict[str, tuple[str, float] | None]:
+    def _fuzzy_matches(self, keys: Sequence[str]) -> dict[str, tuple[str, float] | None]:
         """The closest name (and its score) at or above MENTION_MIN of every word run the fuzzy pass may read, all
         compared in one call (one per run took ~0.8 ms a long question); ties go to the earlier name, as one
         `extractOne` per run did. Names too short or too long to reach the cutoff score 0 whatever their letters."""
-        keys: list[str] = []
-        for n in range(min(3, MAX_NAME_WORDS, len(tokens)), 0, -1):
-            for i in range(len(tokens) - n + 1):
-                words = tokens[i : i + n]
-                key = "".join(words)
-                if any(taken[i : i + n]) or (n == 1 and words[0] in _STOP) or not self._fuzzy_key(key, n):
-                    continue
-                keys.append(key)
         keys = list(dict.fromkeys(keys))
         if not keys or not self._compact_keys:
             return {}

@@ -37,6 +37,18 @@ def test_a_question_that_names_its_own_subject_overrides_the_history(bot: Assist
     assert ans.intent == "faq" and "how long" in ans.passages[0].title.lower()
 
 
+def test_a_non_something_names_no_topic_so_that_still_means_the_conversations_topic(bot: Assistant) -> None:
+    """"as a non-engineer" is who asks, not the ML engineer role ("engineer" came close enough to its name): "that" is
+    still the topic of the conversation."""
+    ans = bot.ask(
+        "ok, what do I need to learn before that, as a non-engineer?",
+        history=["how do convolutional networks recognise objects in photos?"],
+    )
+    assert ans.intent == "prerequisites" and ans.topic is not None and ans.topic["id"] == "cnn"
+    assert ids(ans.prerequisites) == [t.id for t in bot.prerequisites("cnn")]
+    assert not bot.names.mentions("as a non-engineer") and bot.names.mentions("non linear activations")
+
+
 def test_an_it_that_stands_for_nothing_does_not_pull_in_the_conversations_topic(bot: Assistant) -> None:
     """"does it take" points at nothing said before: the FAQ leads, not the topic of the path just shown; a real
     pronoun still does ("how do I squash both of them into one number?" after precision and recall)."""
