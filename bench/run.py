@@ -61,6 +61,9 @@ BLIND_W = ROOT / "tests" / "sets" / "blind_w.jsonl"
 BLIND_X = ROOT / "tests" / "sets" / "blind_x.jsonl"
 BLIND_Y = ROOT / "tests" / "sets" / "blind_y.jsonl"
 BLIND_Z = ROOT / "tests" / "sets" / "blind_z.jsonl"
+BLIND_AA = ROOT / "tests" / "sets" / "blind_aa.jsonl"
+BLIND_AB = ROOT / "tests" / "sets" / "blind_ab.jsonl"
+BLIND_AC = ROOT / "tests" / "sets" / "blind_ac.jsonl"
 CONVERSATIONS = ROOT / "tests" / "sets" / "conversations.jsonl"
 
 
@@ -106,6 +109,9 @@ BLIND = [
     ("blind X (tuned on from the twelfth session)", BLIND_X),
     ("blind Z (tuned on from the twelfth session: the scope line again)", BLIND_Z),
     ("blind Y (twelfth session's final report set, never tuned on)", BLIND_Y),
+    ("blind AA (tuned on from the thirteenth session)", BLIND_AA),
+    ("blind AB (tuned on from the thirteenth session: look-alike pairs)", BLIND_AB),
+    ("blind AC (thirteenth session's final report set, never tuned on)", BLIND_AC),
 ]
 SETS = [
     *BLIND,

@@ -38,6 +38,9 @@ BLIND_V = SETS / "blind_v.jsonl"  # the eleventh session's final report set, nev
 BLIND_X = SETS / "blind_x.jsonl"  # the twelfth tuning set (twelfth session)
 BLIND_Z = SETS / "blind_z.jsonl"  # the twelfth session's second tuning set: the scope line again (53 off-topic, 49 not)
 BLIND_Y = SETS / "blind_y.jsonl"  # the twelfth session's final report set, never tuned on
+BLIND_AA = SETS / "blind_aa.jsonl"  # the thirteenth tuning set (thirteenth session)
+BLIND_AB = SETS / "blind_ab.jsonl"  # the thirteenth session's second tuning set: look-alike pairs, both sides
+BLIND_AC = SETS / "blind_ac.jsonl"  # the thirteenth session's final report set, never tuned on
 CONVERSATIONS = SETS / "conversations.jsonl"
 
 
@@ -54,7 +57,8 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
     [
         # Floors about three points under what each set measures (Hit@1 / all / off-topic); figures of the ninth
         # session's end, of the tenth for M, P, N, L, S and T, of the eleventh for O, R, B, U, W and V, and of the
-        # twelfth for X, Z and Y (every other set measured at or above its floor at the twelfth session's end).
+        # twelfth for X, Z and Y, of the thirteenth for AA, AB and AC (every other set measured at or above its floor at
+        # the thirteenth session's end).
         (BLIND_A, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 12 of 12
         (BLIND_D, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 19 of 19
         (BLIND_E, 0.96, 0.96, 0.9),  # tuned on: 1.000 / 1.000 / 22 of 22
@@ -69,6 +73,8 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_W, 0.87, 0.92, 0.9),  # tuned on from its first look (0.900 / 0.942 / 53 of 54): 0.900 / 0.952 / 54 of 54
         (BLIND_X, 0.94, 0.95, 0.9),  # tuned on from its first look (0.937 / 0.942 / 18 of 18): 0.975 / 0.981 / 18 of 18
         (BLIND_Z, 0.86, 0.92, 0.9),  # tuned on from its first look (0.878 / 0.941 / 53 of 53): 0.898 / 0.951 / 53 of 53
+        (BLIND_AA, 0.91, 0.90, 0.9),  # tuned on from its first look (0.939 / 0.934 / 18 of 18): equal
+        (BLIND_AB, 0.96, 0.95, 0.8),  # tuned on from its first look (1.000 / 0.969 / 10 of 12): 1.000 / 0.980 / 10 of 12
         # Never tuned on.
         (BLIND_B, 0.93, 0.94, 0.9),  # 0.965 / 0.969 / 12 of 12
         (BLIND_C, 0.96, 0.95, 0.9),  # 0.989 / 0.984 / 22 of 22
@@ -82,12 +88,14 @@ def test_dev_set_meets_its_targets(bot: Assistant) -> None:
         (BLIND_T, 0.93, 0.93, 0.9),  # first look 0.934 / 0.940 / 18 of 18; after the tenth session 0.961 / 0.960 / 18 of 18
         (BLIND_V, 0.88, 0.88, 0.9),  # first look 0.909 / 0.912 / 18 of 18; after the eleventh session 0.909 / 0.912 / 18 of 18
         (BLIND_Y, 0.91, 0.93, 0.9),  # first look 0.922 / 0.931 / 18 of 18; after the twelfth session 0.948 / 0.960 / 18 of 18
+        (BLIND_AC, 0.93, 0.93, 0.9),  # first look 0.963 / 0.962 / 17 of 18; after the thirteenth session equal
     ],
     ids=["blind-a-tuning", "blind-d-tuning", "blind-e-tuning", "blind-g-tuning", "blind-i-tuning", "blind-k-tuning",
          "blind-m-tuning", "blind-o-tuning", "blind-q-tuning", "blind-s-tuning", "blind-u-tuning", "blind-w-tuning",
-         "blind-x-tuning", "blind-z-tuning",
+         "blind-x-tuning", "blind-z-tuning", "blind-aa-tuning", "blind-ab-tuning",
          "blind-b-report", "blind-c-report", "blind-f-report", "blind-h-report", "blind-j-report", "blind-l-report",
-         "blind-n-report", "blind-p-report", "blind-r-report", "blind-t-report", "blind-v-report", "blind-y-report"],
+         "blind-n-report", "blind-p-report", "blind-r-report", "blind-t-report", "blind-v-report", "blind-y-report",
+         "blind-ac-report"],
 )
 def test_blind_learner_questions_are_answered(
     bot: Assistant, path: Path, hit1: float, everything: float, refused: float
