@@ -294,6 +294,19 @@ def test_a_learning_path_question_skips_what_the_learner_knows(bot: Assistant) -
 
 
 @pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("I know NumPy, what should I learn next?", "numpy"),  # used to say "Learn first: Linear algebra, Python"
+        ("What can I learn once I understand the confusion matrix?", "confusion-matrix"),
+    ],
+)
+def test_what_follows_a_known_topic_asks_nothing_to_learn_first(bot: Assistant, question: str, topic: str) -> None:
+    ans = bot.ask(question)
+    assert ans.intent == "next_topics" and ans.topic is not None and ans.topic["id"] == topic
+    assert ans.next_topics and ans.prerequisites == [] and "Learn first" not in ans.answer
+
+
+@pytest.mark.parametrize(
     "question, known, target",
     [
         # an adverb before the verb, and the known thing opened by "how" / "what" (it used to end the clause, so
