@@ -127,16 +127,10 @@ class NameIndex:
             for i in range(len(tokens) - n + 1)
             if not (n == 1 and tokens[i] in _STOP) and not (i and tokens[i - 1] == "non")  # a non-engineer is none
         ]
-        for how in ("exact", "stemmed", "fuzzy"):
-            # One stemmed word is too loose ("explain" ~ "explainability"); fuzzy reads up to three (`_fuzzy_key`)
-            todo = (
-                [r for r in runs if r[0] >= 2]
-                if how == "stemmed"
-                else [r for r in runs if r[0] <= 3]
-                if how == "fuzzy"
-                else runs
-            )
-            fuzzy = {}  # every run the fuzzy pass reads, compared at once; a repeated word is matched once
+        # One stemmed word is too loose ("explain" ~ "explainability"); fuzzy reads up to three words (`_fuzzy_key`)
+        passes = {"exact": runs, "stemmed": [r for r in runs if r[0] >= 2], "fuzzy": [r for r in runs if r[0] <= 3]}
+        for how, todo in passes.items():
+            fuzzy: dict[str, tuple[str, float] | None] = {}  # the fuzzy pass's runs, compared at once
             if how == "fuzzy":
                 fuzzy = self._fuzzy_matches(
                     [k for n, i, k in todo if True not in taken[i : i + n] and self._fuzzy_key(k, n)]

@@ -40,7 +40,8 @@ _NEXT = re.compile(
 # "I know X" states what is known; "what should I know", "do I know" ask a question instead.
 _KNOW = re.compile(
     r"(?<!should )(?<!must )(?<!do )(?<!would )(?<!could )(?<!will )(?<!did )(?<!can )(?<!to )(?<!shall )"
-    r"\b(i(?: |'ve )((?:already|now|finally|really|mostly|fully|basically|pretty much) )?(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
+    r"\b(i(?: |'ve )((?:already|now|finally|really|mostly|fully|basically|pretty much) )?"
+    r"(know|understand|learned|learnt|have learned|have learnt|studied|have studied|am "
     r"(comfortable|familiar|good|confident) with|can (use|code in|program in)|have (done|covered|finished)|"
     r"finished|covered)|i'm (comfortable|familiar|good|confident) with|known:)",
     re.IGNORECASE,

@@ -134,8 +134,8 @@ def _graph(bot: Assistant, turn: Turn, ranking: Ranking) -> Answer:
         before, after = (listed, []) if intent == "prerequisites" else ([], listed)
         text = compose(intent, None, topic, before, after, [], further=True)
         return _answer(bot, turn, intent, text, topic, passages, before, after)
-    # A topic the learner knows stands on nothing left to learn ("I finally understand attention." gets what follows)
-    before = [] if topic.id in known else [t for t in _topics(bot, kbase.prerequisites(g, topic.id)) if t.id not in known]
+    # A topic the learner knows stands on nothing left to learn ("I know NumPy, what next?" lists no Python first)
+    before = [t for t in _topics(bot, kbase.prerequisites(g, topic.id)) if t.id not in known and topic.id not in known]
     after = _topics(bot, kbase.next_topics(g, topic.id, known=known))
     transitive = len(kbase.learning_path(g, topic.id, known=known)) - 1 if intent == "prerequisites" else 0
     text = compose(intent, None, topic, before, after, _sources(passages, topic), transitive_count=transitive)
