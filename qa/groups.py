@@ -1,4 +1,4 @@
-"""Rows grouped by the entry that owns them (an entry's phrasings), for per-entry maxima on every question."""
+"""Rows grouped by the entry that owns them (an entry's phrasings), for per-entry sums and maxima."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 
 
 class Owners:
-    """Which entry owns each row, kept as runs so that a per-entry maximum is one `np.maximum.reduceat`: ~7 µs over
-    8,800 phrasings, against ~35 µs for `np.maximum.at`, and every question takes three."""
+    """Which entry owns each row, kept as runs so that a per-entry sum or maximum is one `reduceat`: a maximum takes
+    ~7 µs over 8,800 phrasings, against ~35 µs for `np.maximum.at`, and every question takes three."""
 
     def __init__(self, owner: np.ndarray, n: int) -> None:
         owner = np.asarray(owner, dtype=np.int64)
@@ -17,6 +17,18 @@ class Owners:
         runs = owner[self._order]
         self._starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]]) if len(runs) else np.zeros(0, np.int64)
         self._who = runs[self._starts]
+
+    def sum(self, rows: np.ndarray) -> np.ndarray:
+        """Each entry's sum of its rows (one row per owned row in, one per entry out; zeros for an entry with none).
+
+        >>> Owners(np.array([1, 1]), 3).sum(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+        [[0.0, 0.0], [4.0, 6.0], [0.0, 0.0]]
+        """
+        out = np.zeros((self.n, rows.shape[1]), dtype=rows.dtype)
+        if len(self._starts):
+            ordered = rows if self._sorted else rows[self._order]
+            out[self._who] = np.add.reduceat(ordered, self._starts, axis=0)
+        return out
 
     def max(self, values: np.ndarray, floor: float) -> np.ndarray:
         """Each entry's largest value (float32), or `floor` when all of its values are below it or it owns no row.
